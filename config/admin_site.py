@@ -1,0 +1,98 @@
+"""The admin site: the model admin everyone knows, plus the dashboards and overview."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from config import dashboards
+from config.timerange import PRESETS, TimeRangeError, parse_time_range
+
+log = logging.getLogger(__name__)
+
+OVERVIEW_PERMISSION = "core.view_overview"
+RANGE_CHOICES = [*((key, label) for key, (label, _) in PRESETS.items()), ("custom", "Custom")]
+
+
+class MonitorAdminSite(admin.AdminSite):
+    site_header = "perfmon"
+    site_title = "perfmon"
+    index_title = "Overview"
+
+    def get_urls(self):
+        return [
+            path(
+                "dashboards/<slug:slug>/",
+                self.admin_view(self.dashboard_view),
+                name="dashboard",
+            ),
+            *super().get_urls(),
+        ]
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        user = request.user
+        staff = user.is_authenticated and user.is_active and user.is_staff
+        context["dashboard_pages"] = dashboards.visible_pages(user) if staff else []
+        context["can_view_overview"] = staff and user.has_perm(OVERVIEW_PERMISSION)
+        context["banners"] = self._banners(request) if staff else []
+        context["range_choices"] = RANGE_CHOICES
+        return context
+
+    def _banners(self, request):
+        try:
+            return dashboards.banners(request)
+        except Exception:  # a broken banner must not take the admin down with it
+            log.exception("a dashboard banner provider failed")
+            return []
+
+    def dashboard_view(self, request, slug):
+        page = dashboards.get_page(slug)
+        if page is None:
+            raise Http404(f"No dashboard page {slug!r}")
+        if not request.user.has_perm(page.permission):
+            raise PermissionDenied
+        base = {**self.each_context(request), "page": page, "title": page.title}
+        try:
+            time_range = parse_time_range(request.GET)
+        except TimeRangeError as exc:
+            base["time_range"] = parse_time_range({})
+            base["range_error"] = str(exc)
+            return TemplateResponse(request, "dashboards/bad_range.html", base, status=400)
+        base["time_range"] = time_range
+        ctx = dashboards.PageContext(request, page, time_range, base)
+        return page.view(request, ctx)
+
+    def index(self, request, extra_context=None):
+        extra = dict(extra_context or {})
+        if request.user.has_perm(OVERVIEW_PERMISSION):
+            try:
+                time_range = parse_time_range(request.GET)
+            except TimeRangeError as exc:
+                extra["range_error"] = str(exc)
+                time_range = parse_time_range({})
+            extra["time_range"] = time_range
+            extra["cards"] = [
+                self._card(slot, request, time_range)
+                for slot in dashboards.card_slots(request.user)
+            ]
+        return super().index(request, extra)
+
+    def _card(self, slot, request, time_range) -> dashboards.Card:
+        try:
+            card = slot.provider(request, time_range)
+        except Exception:
+            log.exception("overview card %s failed", slot.section)
+            return dashboards.Card(
+                slot.title,
+                "nodata",
+                note="This card could not be loaded; the server log has the details.",
+            )
+        if card is None:
+            return dashboards.Card(slot.title, "nodata")
+        return card

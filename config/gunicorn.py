@@ -1,0 +1,32 @@
+"""gunicorn settings: `gunicorn -c config/gunicorn.py config.wsgi`.
+
+prometheus_client keeps per-worker counters; with PROMETHEUS_MULTIPROC_DIR
+they go to files in a shared folder and /metrics sums them, so a scrape is
+right whichever worker answers it.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+_base = Path(__file__).resolve().parent.parent
+_var = (_base / os.environ.get("VAR_DIR", "var")).resolve()
+_prometheus_dir = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_var / "prometheus")))
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
+accesslog = os.environ.get("ACCESS_LOG", "-") or None
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def on_starting(server):
+    # Files left by a previous run would be summed into this run's counters.
+    shutil.rmtree(_prometheus_dir, ignore_errors=True)
+    _prometheus_dir.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,100 @@
+"""The checks behind /healthz: database, broker, cache and the beat heartbeat."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import asdict, dataclass
+
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.db import connection
+from django.utils import timezone
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    ms: float = 0.0
+
+
+def _timed(name, fn) -> Check:
+    started = time.perf_counter()
+    try:
+        ok, detail = fn()
+    except Exception as exc:  # any failure is a finding, reported by name
+        ok, detail = False, f"{type(exc).__name__}: {exc}"
+    return Check(name, ok, detail, round((time.perf_counter() - started) * 1000, 1))
+
+
+def _database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return True, connection.vendor
+
+
+def _broker():
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=settings.REDIS_SOCKET_TIMEOUT)
+        if conn.transport_cls == "filesystem":
+            folder = conn.transport_options["data_folder_out"]
+            probe = f"{folder}/.healthz-{uuid.uuid4().hex}"
+            with open(probe, "w") as handle:
+                handle.write("ok")
+            os.remove(probe)
+        return True, conn.transport_cls
+
+
+def _cache():
+    key = f"healthz:{uuid.uuid4().hex}"
+    cache.set(key, "ok", 10)
+    value = cache.get(key)
+    cache.delete(key)
+    if value != "ok":
+        return False, "a value written to the cache could not be read back"
+    return True, type(caches["default"]).__name__
+
+
+def _heartbeat():
+    from config.models import Heartbeat
+    from config.tasks import BEAT
+
+    beat = Heartbeat.objects.filter(name=BEAT).first()
+    if beat is None:
+        return False, "no heartbeat yet: are the Celery worker and beat running?"
+    age = (timezone.now() - beat.last_seen).total_seconds()
+    limit = settings.HEARTBEAT_MAX_AGE_SECONDS
+    if age > limit:
+        return False, f"last heartbeat {age:.0f}s ago (limit {limit}s): is beat or the worker down?"
+    return True, f"{age:.0f}s ago"
+
+
+def run_checks() -> list[Check]:
+    checks = [
+        _timed("database", _database),
+        _timed("broker", _broker),
+        _timed("cache", _cache),
+    ]
+    database_ok = checks[0].ok
+    if database_ok:
+        checks.append(_timed("heartbeat", _heartbeat))
+    else:
+        checks.append(Check("heartbeat", False, "unknown: the database is unreachable"))
+    return checks
+
+
+def report() -> tuple[bool, dict]:
+    checks = run_checks()
+    healthy = all(c.ok for c in checks)
+    body = {
+        "status": "ok" if healthy else "unhealthy",
+        "failing": [c.name for c in checks if not c.ok],
+        "checks": {c.name: {k: v for k, v in asdict(c).items() if k != "name"} for c in checks},
+    }
+    return healthy, body

@@ -1,0 +1,86 @@
+"""Tables on dashboard pages: rendered sortable, exportable as CSV with one link."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpResponse
+from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    # Formats the value for display; the CSV always gets the raw value.
+    format: Callable[[Any], str] | None = None
+    numeric: bool = False
+    # Row key holding a URL: the cell becomes a link (drill-down).
+    link: str | None = None
+    # Row key holding a CSS class for the cell (e.g. a score colour).
+    css: str | None = None
+
+
+@dataclass
+class Cell:
+    text: str
+    sort: Any
+    url: str | None
+    css: str
+    numeric: bool
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    columns: list[Column]
+    rows: list[dict] = field(default_factory=list)
+    empty: str = "No data yet."
+
+    def cells(self) -> list[list[Cell]]:
+        return [[self._cell(column, row) for column in self.columns] for row in self.rows]
+
+    def _cell(self, column: Column, row: dict) -> Cell:
+        value = row.get(column.key)
+        if value is None:
+            text = "–"
+        elif column.format:
+            text = column.format(value)
+        else:
+            text = str(value)
+        return Cell(
+            text=text,
+            sort="" if value is None else value,
+            url=row.get(column.link) if column.link else None,
+            css=(row.get(column.css) or "") if column.css else "",
+            numeric=column.numeric,
+        )
+
+    def csv_response(self, filename_stem: str) -> HttpResponse:
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{filename_stem}-{self.name}-{stamp}.csv"'
+        )
+        writer = csv.writer(response)
+        writer.writerow([c.title for c in self.columns])
+        for row in self.rows:
+            writer.writerow([csv_safe(row.get(c.key)) for c in self.columns])
+        return response
+
+
+def csv_safe(value: Any) -> Any:
+    """Neutralise formula injection: spreadsheets run cells starting with = + - @."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def find_table(tables: Iterable[Table], name: str) -> Table | None:
+    return next((t for t in tables if t.name == name), None)

@@ -1,0 +1,21 @@
+import socket
+
+from celery import shared_task
+from django.utils import timezone
+
+from config.models import Heartbeat
+
+BEAT = "beat"
+
+
+def record_heartbeat(name: str = BEAT) -> Heartbeat:
+    beat, _ = Heartbeat.objects.update_or_create(
+        name=name,
+        defaults={"last_seen": timezone.now(), "hostname": socket.gethostname()},
+    )
+    return beat
+
+
+@shared_task(name="core.heartbeat", ignore_result=True)
+def heartbeat():
+    record_heartbeat()
