@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-
-from django.apps import apps
 from django.contrib.auth import get_user_model
+
+from config.discovery import app_modules
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"  # noqa: S105  (printed by `make demo`; a local demo only)
@@ -23,19 +22,9 @@ def ensure_demo_user():
     return user
 
 
-def demo_modules():
-    for app in apps.get_app_configs():
-        try:
-            module = importlib.import_module(f"{app.name}.demo")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app.name}.demo":
-                raise
-            continue
-        if hasattr(module, "load"):
-            yield app.label, module
-
-
 def load_all(stdout) -> None:
-    for label, module in demo_modules():
-        stdout.write(f"Demo data: {label} ...")
+    for app, module in app_modules("demo"):
+        if not hasattr(module, "load"):  # config.demo itself is this module
+            continue
+        stdout.write(f"Demo data: {app.label} ...")
         module.load(stdout)

@@ -7,13 +7,13 @@ what ops edit in the admin (interval, enabled) survives every deploy.
 
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import dataclass, field
 
-from django.apps import apps
 from django.conf import settings
 from django.db import transaction
+
+from config.discovery import app_modules
 
 
 @dataclass(frozen=True)
@@ -48,17 +48,7 @@ def jobs() -> list[Job]:
 
 
 def all_jobs() -> list[Job]:
-    found: list[Job] = []
-    for app in apps.get_app_configs():
-        try:
-            module = importlib.import_module(f"{app.name}.schedule")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app.name}.schedule":
-                raise
-            continue
-        if hasattr(module, "jobs"):
-            found.extend(module.jobs())
-    return found
+    return [job for _, module in app_modules("schedule") for job in module.jobs()]
 
 
 def seed(job_list: list[Job] | None = None) -> list[str]:

@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from config.processes import web_command, worker_command
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
@@ -121,30 +123,8 @@ def wait_until(predicate, timeout: float = 30, interval: float = 0.2, message: s
 
 
 def gunicorn_command(workers: int = 2) -> list[str]:
-    return [
-        PYTHON,
-        "-m",
-        "gunicorn",
-        "-c",
-        "config/gunicorn.py",
-        "--workers",
-        str(workers),
-        "config.wsgi",
-    ]
+    return web_command(workers)
 
 
 def celery_worker_command(concurrency: int = 1) -> list[str]:
-    return [
-        PYTHON,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "worker",
-        "--loglevel",
-        "INFO",
-        "--concurrency",
-        str(concurrency),
-        "--without-mingle",
-        "--without-gossip",
-    ]
+    return worker_command(concurrency)

@@ -6,7 +6,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -16,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from config.demo import DEMO_PASSWORD, DEMO_USERNAME, ensure_demo_user, load_all
+from config.processes import beat_command, web_command, worker_command
 
 STOP_GRACE_SECONDS = 15
 
@@ -33,36 +33,7 @@ class Command(BaseCommand):
 
         log_dir = settings.VAR_DIR / "log"
         log_dir.mkdir(exist_ok=True)
-        python = sys.executable
-        commands = {
-            "web": [python, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"],
-            "worker": [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "2",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-            "beat": [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--pidfile",
-                "",
-            ],
-        }
+        commands = {"web": web_command(), "worker": worker_command(), "beat": beat_command()}
         self.children: dict[str, subprocess.Popen] = {}
         self.logs = {name: log_dir / f"{name}.log" for name in commands}
         # Explicit handlers: a shell starts background jobs with SIGINT ignored,
