@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -20,6 +21,8 @@ class Received:
     headers: dict
     body: bytes
     status: int
+    # time.monotonic() on arrival.
+    at: float = field(default_factory=time.monotonic)
 
     def json(self):
         return json.loads(self.body)
