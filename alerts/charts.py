@@ -117,6 +117,23 @@ def timeline_figure(incidents: pd.DataFrame, start, end) -> go.Figure:
                     "lasted %{customdata[1]}<extra></extra>",
                 )
             )
+        # A marker where each incident fired: short ones are too thin to see as bars.
+        fig.add_trace(
+            go.Scatter(
+                x=frame["fired_at"],
+                y=frame["rule"],
+                mode="markers",
+                marker={
+                    "symbol": "line-ns-open",
+                    "size": 14,
+                    "color": [SEVERITY_COLOURS.get(s, "#6c757d") for s in frame["severity"]],
+                },
+                showlegend=False,
+                customdata=frame[["labels", "lasted"]],
+                hovertemplate="%{y} %{customdata[0]}<br>fired %{x|%Y-%m-%d %H:%M}, "
+                "lasted %{customdata[1]}<extra></extra>",
+            )
+        )
     fig.update_xaxes(type="date", range=[start, end])
     fig.update_layout(barmode="overlay", yaxis={"automargin": True})
     return _layout(fig, "Incidents")

@@ -11,7 +11,8 @@ CRITICAL_SEVERITIES = (Severity.CRITICAL, Severity.HIGH)
 
 
 def firing_by_severity() -> dict[str, int]:
-    counts = dict.fromkeys(Severity.values, 0)
+    # Most severe first: the order they are shown in.
+    counts = dict.fromkeys(reversed(Severity.values), 0)
     rows = (
         Alert.objects.filter(state=AlertState.FIRING)
         .values("rule__severity")

@@ -22,6 +22,9 @@ class ChannelAdmin(admin.ModelAdmin):
         ("Disabled", {"fields": ["disabled_reason", "disabled_at"]}),
     ]
 
+    class Media:
+        css = {"all": ["alerts/alerts.css"]}
+
     @admin.display(description="status", ordering="enabled")
     def status_column(self, channel):
         if channel.enabled:

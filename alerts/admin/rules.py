@@ -28,7 +28,6 @@ class RuleAdmin(admin.ModelAdmin):
         "severity",
         "source_column",
         "condition_column",
-        "window_minutes",
         "firing_column",
         "evaluation_column",
     ]
@@ -62,6 +61,9 @@ class RuleAdmin(admin.ModelAdmin):
         ("Last evaluation", {"fields": ["eval_status", "eval_status_since"]}),
     ]
 
+    class Media:
+        css = {"all": ["alerts/alerts.css"]}
+
     def get_queryset(self, request):
         firing = Count("alerts", filter=Q(alerts__state=AlertState.FIRING))
         return super().get_queryset(request).annotate(firing=firing)
@@ -80,9 +82,9 @@ class RuleAdmin(admin.ModelAdmin):
     def condition_column(self, rule):
         text = rule.condition_text
         if rule.group_by:
-            text += f" per {', '.join(rule.group_by)}"
+            text += f"; per {', '.join(rule.group_by)}"
         if rule.filters:
-            text += f" where {', '.join(f'{k}={v}' for k, v in rule.filters.items())}"
+            text += f"; {', '.join(f'{k}={v}' for k, v in rule.filters.items())}"
         return text
 
     @admin.display(description="firing", ordering="firing")

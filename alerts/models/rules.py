@@ -116,9 +116,15 @@ class Rule(models.Model):
 
     @property
     def condition_text(self) -> str:
-        text = f"{self.aggregation} {self.get_operator_display()} {self.threshold:g}"
+        """e.g. "p95 over 5 min > 2000 for 5 min; resolves past 1500"."""
+        text = (
+            f"{self.aggregation} over {self.window_minutes} min "
+            f"{self.get_operator_display()} {self.threshold:g}"
+        )
+        if self.for_minutes:
+            text += f" for {self.for_minutes} min"
         if self.resolve_threshold is not None:
-            text += f" (resolves past {self.resolve_threshold:g})"
+            text += f"; resolves past {self.resolve_threshold:g}"
         return text
 
 

@@ -8,6 +8,10 @@
     var busy = document.querySelector(".alerts-preview-busy");
     button.addEventListener("click", function () {
       var form = button.closest("form");
+      // The admin's two-box selectors only mark their choices as selected on submit.
+      form.querySelectorAll("select.filtered[id$='_to'] option").forEach(function (option) {
+        option.selected = true;
+      });
       var data = new FormData(form);
       data.set("rule_id", button.dataset.ruleId || "");
       busy.hidden = false;
