@@ -86,10 +86,12 @@ def build_notifications(plans: list[Plan], at: datetime) -> list[Notification]:
     channels = enabled_channels(plan.rule.pk for plan in plans)
     rows = []
     for plan in plans:
-        context = snapshot(plan.alert, plan.rule, plan.kind, at)
         targets = {
             c.pk: c for audience in plan.audience for c in channels[(plan.rule.pk, audience)]
         }
+        if not targets:
+            continue
+        context = snapshot(plan.alert, plan.rule, plan.kind, at)
         for channel in targets.values():
             rows.append(
                 Notification(
@@ -111,7 +113,7 @@ def save_notifications(rows: list[Notification]) -> list[int]:
     """Insert the rows (duplicates of earlier ones are ignored); ids of those still to send."""
     if not rows:
         return []
-    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
     keys = [row.idempotency_key for row in rows]
     return list(
         Notification.objects.filter(
