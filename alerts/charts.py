@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from alerts.reports import duration_text
+
 SEVERITY_COLOURS = {
     "critical": "#dc3545",
     "high": "#fd7e14",
@@ -12,23 +14,6 @@ SEVERITY_COLOURS = {
     "low": "#6c757d",
 }
 MAX_SERIES = 8
-
-
-def duration_text(seconds: float | None) -> str:
-    """3 d 4 h, 2 h 5 min, 12 min, 40 s."""
-    if seconds is None or pd.isna(seconds):
-        return "–"
-    seconds = int(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min"
-    return f"{secs} s"
 
 
 def _layout(fig: go.Figure, title: str, y_title: str = "") -> go.Figure:

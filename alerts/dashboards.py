@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts import charts, reports, status
-from alerts.charts import duration_text
+from alerts import reports, status
 from alerts.evaluate import HEARTBEAT
 from alerts.models import Channel
+from alerts.reports import duration_text
 from config import dashboards
 from config.models import Heartbeat
 from config.tables import Column, Table
@@ -26,6 +26,8 @@ def _duration(value) -> str:
 
 @dashboards.page("alerts", "Alerts", permission=PERMISSION, order=50)
 def alerts_page(request, ctx):
+    from alerts import charts  # pandas and Plotly load on first use, not at start-up
+
     time_range = ctx.time_range
     now = timezone.now()
     open_alerts = reports.open_alerts()

@@ -135,7 +135,7 @@ def apply(rules: list[Rule], values: dict[int, dict], at: datetime) -> Tick:
         if alert.rule_id in enabled:
             open_alerts[alert.rule_id][alert.labels_key] = alert
         else:
-            _close_for_disabled_rule(alert, at, events)
+            _close(alert, at, events, "rule disabled or removed")
             existing.append(alert)
     silencer = Silencer.load(at)
     created: list[Alert] = []
@@ -211,12 +211,22 @@ def _event(alert: Alert, transition: Transition, note: str = "") -> AlertEvent:
     )
 
 
-def _close_for_disabled_rule(alert: Alert, at: datetime, events: list[AlertEvent]) -> None:
+def _close(alert: Alert, at: datetime, events: list[AlertEvent], note: str) -> None:
     previous = alert.state
     alert.state, alert.resolved_at, alert.evaluated_at = AlertState.RESOLVED, at, at
-    events.append(
-        _event(alert, Transition(at, previous, RESOLVED, alert.value), "rule disabled or removed")
-    )
+    events.append(_event(alert, Transition(at, previous, RESOLVED, alert.value), note))
+
+
+def close_open_alerts(rule: Rule, note: str, at: datetime | None = None) -> int:
+    """Close a rule's open alerts without notifying (its question changed or it went away)."""
+    at = at or timezone.now()
+    events: list[AlertEvent] = []
+    alerts = list(Alert.objects.filter(rule=rule, state__in=OPEN_STATES))
+    for alert in alerts:
+        _close(alert, at, events, note)
+    update_many(Alert, alerts, ["state", "resolved_at", "evaluated_at"])
+    AlertEvent.objects.bulk_create(events)
+    return len(alerts)
 
 
 def _record_statuses(rules: list[Rule], statuses: dict[int, str], at: datetime) -> None:

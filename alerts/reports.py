@@ -6,12 +6,28 @@ from collections import defaultdict
 from datetime import datetime
 from statistics import mean
 
-import pandas as pd
 from django.db.models import Q
 
 from alerts.models import Alert, AlertState, DeliveryAttempt
 from alerts.models.alerts import OPEN_STATES
 from alerts.models.rules import SEVERITY_RANK
+
+
+def duration_text(seconds: float | None) -> str:
+    """3 d 4 h, 2 h 5 min, 12 min, 40 s."""
+    if seconds is None or seconds != seconds:  # None or NaN
+        return "–"
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min"
+    return f"{secs} s"
 
 
 def open_alerts() -> list[Alert]:
@@ -37,7 +53,9 @@ def incidents(start: datetime, end: datetime) -> list[Alert]:
     )
 
 
-def incidents_frame(alerts: list[Alert]) -> pd.DataFrame:
+def incidents_frame(alerts: list[Alert]):
+    import pandas as pd  # loaded on first use, keeping start-up quick
+
     rows = [
         {
             "rule": a.rule.name,

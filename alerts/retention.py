@@ -12,15 +12,16 @@ from alerts.models.alerts import OPEN_STATES
 
 
 def purge(now=None) -> dict[str, int]:
+    """Delete what is past retention; returns the rows removed per model (cascades included)."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.RETENTION_ALERT_HISTORY_DAYS)
-    removed = {
-        "attempts": DeliveryAttempt.objects.filter(started_at__lt=cutoff).delete()[0],
-        "notifications": Notification.objects.filter(created_at__lt=cutoff)
-        .exclude(alert__state__in=OPEN_STATES)
-        .delete()[0],
-        "alerts": Alert.objects.exclude(state__in=OPEN_STATES)
-        .filter(resolved_at__lt=cutoff)
-        .delete()[0],
-        "webhooks": ReceivedWebhook.objects.filter(received_at__lt=cutoff).delete()[0],
-    }
+    querysets = [
+        DeliveryAttempt.objects.filter(started_at__lt=cutoff),
+        Notification.objects.filter(created_at__lt=cutoff).exclude(alert__state__in=OPEN_STATES),
+        Alert.objects.exclude(state__in=OPEN_STATES).filter(resolved_at__lt=cutoff),
+        ReceivedWebhook.objects.filter(received_at__lt=cutoff),
+    ]
+    removed: dict[str, int] = {}
+    for queryset in querysets:
+        for label, count in queryset.delete()[1].items():
+            removed[label] = removed.get(label, 0) + count
     return removed

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
@@ -11,11 +10,14 @@ from django.template.loader import render_to_string
 from django.urls import path
 from django.utils.html import format_html
 
-from alerts import charts, preview, sources
-from alerts.evaluate import STATUS_OK
+from alerts import preview, sources
+from alerts.evaluate import STATUS_OK, close_open_alerts
 from alerts.forms import RuleForm
 from alerts.models import AlertState, Rule
 from alerts.models.alerts import labels_key
+
+# Changing these asks the source a different question: old alerts no longer apply.
+QUESTION_FIELDS = {"source", "aggregation", "filters", "group_by"}
 
 
 @admin.register(Rule)
@@ -106,6 +108,14 @@ class RuleAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        if change and set(form.changed_data) & QUESTION_FIELDS:
+            closed = close_open_alerts(obj, "rule changed: its metric is asked differently")
+            if closed:
+                messages.info(
+                    request,
+                    f"Closed {closed} open alert(s) of the old definition without notifying; "
+                    "the next evaluation starts afresh.",
+                )
         if getattr(form, "source_unavailable", False):
             messages.warning(
                 request,
@@ -145,6 +155,9 @@ class RuleAdmin(admin.ModelAdmin):
         except sources.SourceError as exc:
             html = render_to_string("admin/alerts/rule/_preview.html", {"problem": str(exc)})
             return JsonResponse({"html": html, "figure": None})
+        # pandas and Plotly load on first use, keeping start-up quick.
+        from alerts import charts
+
         figure = charts.preview_figure(
             _points_frame(result),
             _transitions_frame(result),
@@ -159,7 +172,9 @@ class RuleAdmin(admin.ModelAdmin):
         return JsonResponse({"html": html, "figure": json.loads(figure.to_json())})
 
 
-def _points_frame(result) -> pd.DataFrame:
+def _points_frame(result):
+    import pandas as pd
+
     rows = [
         (at, labels_key(labels) or "value", value)
         for labels, points in result.points.items()
@@ -168,7 +183,9 @@ def _points_frame(result) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["at", "series", "value"])
 
 
-def _transitions_frame(result) -> pd.DataFrame:
+def _transitions_frame(result):
+    import pandas as pd
+
     rows = [
         (t.at, labels_key(labels) or "value", t.state, t.value) for labels, t in result.transitions
     ]

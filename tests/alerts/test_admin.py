@@ -271,3 +271,30 @@ def test_a_maintenance_window_needs_a_real_time_zone(admin_client):
     assert "is not a time zone" in response.text
     form["time_zone"] = "Europe/Berlin"
     assert admin_client.post("/admin/alerts/maintenancewindow/add/", form).status_code == 302
+
+
+def test_changing_what_a_rule_asks_closes_its_open_alerts_quietly(
+    admin_client, clock, http_receiver
+):
+    rule = make_rule([webhook(http_receiver)], group_by=["host"])
+    clock.feed([150, 150])
+    clock.tick(1)
+    form = rule_form(
+        name=rule.name,
+        aggregation="avg",
+        group_by="",
+        threshold="100",
+        resolve_threshold="",
+        for_minutes="0",
+        window_minutes="1",
+        enabled="on",
+        channels=[rule.channels.get().pk],
+    )
+    response = admin_client.post(f"/admin/alerts/rule/{rule.pk}/change/", form)
+    assert response.status_code == 302
+    old = Alert.objects.get(labels_key="host=web-1")
+    assert old.state == "resolved"
+    assert old.events.last().note.startswith("rule changed")
+    assert [r.json()["kind"] for r in http_receiver.delivered] == ["firing"]
+    clock.tick(2)
+    assert Alert.objects.get(state="firing").labels == {}
