@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import BasePermission, IsAdminUser
@@ -49,21 +50,23 @@ class AlertSerializer(serializers.ModelSerializer):
         return int((timezone.now() - since).total_seconds())
 
 
+class StatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["good", "warning", "critical"])
+    firing = serializers.DictField(child=serializers.IntegerField(), help_text="Per severity.")
+    alerts = AlertSerializer(many=True, help_text="Every firing or pending alert.")
+
+
 class AlertStatusView(APIView):
     """Overall status, firing counts per severity, and every open alert."""
 
     permission_classes = [IsAdminUser, CanViewAlerts]
 
+    @extend_schema(responses=StatusSerializer)
     def get(self, request):
         counts = status.firing_by_severity()
         open_alerts = Alert.objects.filter(state__in=OPEN_STATES).select_related("rule")
-        return Response(
-            {
-                "status": status.overall(counts),
-                "firing": counts,
-                "alerts": AlertSerializer(open_alerts, many=True).data,
-            }
-        )
+        answer = {"status": status.overall(counts), "firing": counts, "alerts": open_alerts}
+        return Response(StatusSerializer(answer).data)
 
 
 class RuleSerializer(serializers.ModelSerializer):
