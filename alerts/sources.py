@@ -25,6 +25,7 @@ shares, plain numbers otherwise (CLS, counts, scores).
     rum.good_share                 site, page, device  ratio (% of page views passing all CWV)
     dataquality.average_score      entity              avg min (latest score per statement)
     dataquality.critical_issues    entity              count (open critical findings)
+    alerts.delivery_failures       channel             count (failed notification deliveries)
 """
 
 from __future__ import annotations

@@ -248,3 +248,15 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# --- alerts -------------------------------------------------------------------
+# How often beat evaluates the alert rules (seeded schedule; editable in the admin).
+ALERTS_EVALUATION_INTERVAL_SECONDS = env_int("ALERTS_EVALUATION_INTERVAL_SECONDS", 60)
+# Tries per notification, and the exponential backoff between them.
+ALERTS_DELIVERY_MAX_ATTEMPTS = env_int("ALERTS_DELIVERY_MAX_ATTEMPTS", 6)
+ALERTS_DELIVERY_BACKOFF_SECONDS = env_float("ALERTS_DELIVERY_BACKOFF_SECONDS", 30.0)
+ALERTS_DELIVERY_BACKOFF_MAX_SECONDS = env_float("ALERTS_DELIVERY_BACKOFF_MAX_SECONDS", 1800.0)
+# Timeout of each outbound webhook / Slack request.
+ALERTS_HTTP_TIMEOUT_SECONDS = env_float("ALERTS_HTTP_TIMEOUT_SECONDS", 10.0)
+# Acknowledge links in notifications stop working after this.
+ALERTS_ACK_LINK_MAX_AGE_DAYS = env_int("ALERTS_ACK_LINK_MAX_AGE_DAYS", 7)

@@ -102,7 +102,9 @@ def wait_for_http(
             log = log_path.read_text(errors="replace") if log_path else ""
             raise AssertionError(f"process exited with {process.returncode}:\n{log[-3000:]}")
         try:
-            urllib.request.urlopen(url, timeout=2)
+            # A generous timeout: a server still booting answers late, and a
+            # retry would send the same request twice.
+            urllib.request.urlopen(url, timeout=15)
             return
         except urllib.error.HTTPError:
             return

@@ -1,0 +1,173 @@
+"""What a notification says: a snapshot of the alert, rendered through templates."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.template import Context, Engine, TemplateSyntaxError
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from alerts import sources
+from alerts.acks import ack_url
+from alerts.states import SYMBOLS
+
+log = logging.getLogger(__name__)
+
+# Rule message templates see only the snapshot (plain values), never models.
+_engine = Engine(autoescape=False)
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    text: str
+    html: str
+    context: dict
+
+
+def fingerprint(rule_id: int, labels_key: str) -> str:
+    return hashlib.sha256(f"{rule_id}|{labels_key}".encode()).hexdigest()[:16]
+
+
+def format_value(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "no data"
+    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
+    return f"{text} {unit}".strip() if unit and unit != "%" else f"{text}{unit}"
+
+
+def _unit(source_key: str) -> str:
+    try:
+        return sources.get_source(source_key).unit
+    except sources.SourceError:
+        return ""
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def snapshot(alert, rule, kind: str, at: datetime) -> dict:
+    """Everything a message about `alert` needs, as plain JSON-able values."""
+    unit = _unit(rule.source)
+    status = "resolved" if kind == "resolved" else "firing"
+    context = {
+        "kind": kind,
+        "status": status,
+        "alert_id": alert.pk,
+        "fingerprint": fingerprint(rule.pk, alert.labels_key),
+        "rule": rule.name,
+        "rule_id": rule.pk,
+        "severity": rule.severity,
+        "description": rule.description,
+        "runbook_url": rule.runbook_url,
+        "source": rule.source,
+        "aggregation": rule.aggregation,
+        "window_minutes": rule.window_minutes,
+        "operator": SYMBOLS[rule.operator],
+        "threshold": rule.threshold,
+        "resolve_threshold": rule.resolve_threshold,
+        "unit": unit,
+        "value": alert.value,
+        "value_text": format_value(alert.value, unit),
+        "threshold_text": format_value(rule.threshold, unit),
+        "labels": dict(alert.labels or {}),
+        "started_at": _iso(alert.started_at),
+        "fired_at": _iso(alert.fired_at),
+        "resolved_at": _iso(alert.resolved_at),
+        "at": _iso(at),
+        "links": {
+            "alert": settings.SITE_URL + reverse("admin:alerts_alert_change", args=[alert.pk]),
+            "dashboard": settings.SITE_URL + reverse("admin:dashboard", args=["alerts"]),
+            "acknowledge": ack_url(alert.pk) if status == "firing" else None,
+        },
+    }
+    context["summary"] = summary(rule.message, context)
+    return context
+
+
+def summary(template: str, context: dict) -> str:
+    """The rule's own summary template, or the standard one."""
+    if template.strip():
+        try:
+            return _engine.from_string(template).render(Context(context)).strip()[:500]
+        except (TemplateSyntaxError, ValueError, TypeError):
+            log.warning(
+                "rule %r: its message template failed; using the standard one", context["rule"]
+            )
+    where = ", ".join(f"{k}={v}" for k, v in context["labels"].items())
+    text = (
+        f"{context['aggregation']} {context['value_text']} "
+        f"{context['operator']} {context['threshold_text']}"
+    )
+    return f"{text} ({where})" if where else text
+
+
+def validate_template(template: str) -> None:
+    """Raise TemplateSyntaxError when a rule's message template does not parse."""
+    _engine.from_string(template)
+
+
+def test_snapshot(channel, at: datetime) -> dict:
+    return {
+        "kind": "test",
+        "status": "test",
+        "alert_id": None,
+        "fingerprint": "test",
+        "rule": "Test notification",
+        "rule_id": None,
+        "severity": "low",
+        "description": f"A test of the channel “{channel.name}”. Nothing is wrong.",
+        "runbook_url": "",
+        "source": "",
+        "aggregation": "",
+        "window_minutes": 0,
+        "operator": ">",
+        "threshold": 0,
+        "resolve_threshold": None,
+        "unit": "",
+        "value": None,
+        "value_text": "no data",
+        "threshold_text": "0",
+        "labels": {},
+        "started_at": _iso(at),
+        "fired_at": _iso(at),
+        "resolved_at": None,
+        "at": _iso(at),
+        "summary": f"Test notification from perfmon to “{channel.name}”.",
+        "links": {
+            "alert": None,
+            "dashboard": settings.SITE_URL + reverse("admin:dashboard", args=["alerts"]),
+            "acknowledge": None,
+        },
+    }
+
+
+TITLES = {
+    "firing": "[{severity}] Firing: {rule}",
+    "repeat": "[{severity}] Still firing: {rule}",
+    "escalation": "[{severity}] Escalated, unacknowledged: {rule}",
+    "resolved": "[{severity}] Resolved: {rule}",
+    "test": "Test notification from perfmon",
+}
+
+
+def title(context: dict) -> str:
+    return TITLES[context["kind"]].format(
+        severity=context["severity"].upper(), rule=context["rule"]
+    )
+
+
+def render(context: dict) -> Message:
+    data = {**context, "title": title(context)}
+    return Message(
+        subject=data["title"],
+        text=render_to_string("alerts/messages/notification.txt", data),
+        html=render_to_string("alerts/messages/notification.html", data),
+        context=data,
+    )

@@ -1,0 +1,92 @@
+"""The alert state machine: pure, shared by live evaluation and the Preview backtest.
+
+    inactive → pending (condition true, `for` not yet elapsed) → firing → resolved
+
+A value of None (no data for the label set) changes nothing: no data neither
+fires nor resolves. Once firing, an alert resolves only when the value is no
+longer past the resolve threshold (hysteresis), so a value wobbling around
+the threshold does not flap.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+INACTIVE = "inactive"
+PENDING = "pending"
+FIRING = "firing"
+RESOLVED = "resolved"
+
+OPERATORS = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
+SYMBOLS = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤"}
+
+
+@dataclass(frozen=True)
+class Condition:
+    operator: str
+    threshold: float
+    resolve_threshold: float | None = None
+    for_duration: timedelta = timedelta(0)
+
+    def breached(self, value: float) -> bool:
+        return OPERATORS[self.operator](value, self.threshold)
+
+    def still_firing(self, value: float) -> bool:
+        limit = self.threshold if self.resolve_threshold is None else self.resolve_threshold
+        return OPERATORS[self.operator](value, limit)
+
+
+@dataclass(frozen=True)
+class Track:
+    """Where one label set of one rule stands: its state and since when."""
+
+    state: str = INACTIVE
+    since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    at: datetime
+    previous: str
+    state: str
+    value: float | None
+
+
+def step(
+    condition: Condition, track: Track, value: float | None, at: datetime
+) -> tuple[Track, list[Transition]]:
+    """The next track after seeing `value` at `at`, and the transitions taken."""
+    if value is None:
+        return track, []
+    state = track.state
+    if state in (INACTIVE, RESOLVED):
+        if not condition.breached(value):
+            return Track(), []
+        if condition.for_duration <= timedelta(0):
+            return Track(FIRING, at), [Transition(at, INACTIVE, FIRING, value)]
+        return Track(PENDING, at), [Transition(at, INACTIVE, PENDING, value)]
+    if state == PENDING:
+        if not condition.breached(value):
+            return Track(), [Transition(at, PENDING, INACTIVE, value)]
+        if at - track.since >= condition.for_duration:
+            return Track(FIRING, at), [Transition(at, PENDING, FIRING, value)]
+        return track, []
+    if state == FIRING:
+        if condition.still_firing(value):
+            return track, []
+        return Track(), [Transition(at, FIRING, RESOLVED, value)]
+    raise ValueError(f"unknown alert state {state!r}")
+
+
+def replay(
+    condition: Condition, points: Iterable[tuple[datetime, float | None]], track: Track = Track()
+) -> tuple[Track, list[Transition]]:
+    """Run the state machine over a series of (time, value)."""
+    transitions: list[Transition] = []
+    for at, value in points:
+        track, taken = step(condition, track, value, at)
+        transitions.extend(taken)
+    return track, transitions

@@ -1,0 +1,65 @@
+"""Slack incoming webhook: Block Kit message with title, severity, value vs threshold, link."""
+
+from __future__ import annotations
+
+import json
+
+from alerts.transports import http
+from alerts.transports.base import Transport
+
+EMOJI = {"resolved": ":large_green_circle:", "test": ":wave:"}
+SEVERITY_EMOJI = {
+    "critical": ":red_circle:",
+    "high": ":red_circle:",
+    "medium": ":large_orange_circle:",
+    "low": ":large_yellow_circle:",
+}
+
+
+def blocks(context: dict) -> list[dict]:
+    emoji = EMOJI.get(context["status"]) or SEVERITY_EMOJI.get(context["severity"], "")
+    fields = [
+        {"type": "mrkdwn", "text": f"*Severity*\n{context['severity']}"},
+        {
+            "type": "mrkdwn",
+            "text": f"*Value*\n{context['value_text']} "
+            f"({context['operator']} {context['threshold_text']})",
+        },
+    ]
+    fields += [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in context["labels"].items()]
+    result = [
+        {"type": "header", "text": {"type": "plain_text", "text": context["title"][:150]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{emoji} {context['summary']}"}},
+        {"type": "section", "fields": fields[:10]},
+    ]
+    buttons = [
+        ("View alert", context["links"]["alert"]),
+        ("Acknowledge", context["links"]["acknowledge"]),
+        ("Runbook", context["runbook_url"]),
+    ]
+    elements = [
+        {"type": "button", "text": {"type": "plain_text", "text": label}, "url": url}
+        for label, url in buttons
+        if url
+    ]
+    if elements:
+        result.append({"type": "actions", "elements": elements})
+    return result
+
+
+class SlackTransport(Transport):
+    kind = "slack"
+
+    @classmethod
+    def clean_target(cls, target: str) -> str:
+        return http.clean_url(target)
+
+    def send(self, message, idempotency_key: str) -> int | None:
+        payload = {"text": message.subject, "blocks": blocks(message.context)}
+        response = http.post(
+            self.channel.target,
+            json.dumps(payload).encode(),
+            {"Content-Type": "application/json"},
+            self.timeout(),
+        )
+        return response.status

@@ -1,0 +1,44 @@
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from alerts import demo, evaluate
+from alerts.evaluate import evaluate_rules
+from alerts.models import Alert, Channel, Notification, Rule
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_fires_an_alert_from_its_own_data_and_shows_resolved_ones(settings, monkeypatch):
+    settings.SITE_URL = "http://127.0.0.1:8104"
+    demo.load(io.StringIO())
+    assert Alert.objects.filter(state="resolved").count() == 5
+    pager = Channel.objects.get(name=demo.PAGER)
+    assert not pager.enabled and "404" in pager.disabled_reason
+    sink = Channel.objects.get(name=demo.WEBHOOK)
+    assert sink.target == f"http://127.0.0.1:8104/alerts/sink/{sink.pk}/"
+
+    # Stop at the queue: delivering would need the web server.
+    queued = []
+    monkeypatch.setattr(evaluate, "dispatch", queued.extend)
+    evaluate_rules()
+    firing = Alert.objects.get(state="firing")
+    assert firing.rule.name == "Notification deliveries failing"
+    assert firing.labels == {"channel": demo.PAGER}
+    assert {n.channel.name for n in Notification.objects.filter(pk__in=queued)} == {
+        demo.WEBHOOK,
+        demo.EMAIL,
+    }
+    unavailable = Rule.objects.filter(eval_status="source unavailable", enabled=True)
+    assert unavailable.count() == 5  # waiting for the monitoring, RUM and quality sources
+
+
+def test_the_demo_loads_again_quickly_without_duplicates(settings):
+    demo.load(io.StringIO())
+    counts = (Alert.objects.count(), Channel.objects.count(), Rule.objects.count())
+    with CaptureQueriesContext(connection) as queries:
+        demo.load(io.StringIO())
+    assert (Alert.objects.count(), Channel.objects.count(), Rule.objects.count()) == counts
+    assert len(queries) < 40

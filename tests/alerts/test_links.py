@@ -1,0 +1,110 @@
+"""The acknowledge link of notifications and the built-in webhook receiver."""
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from django.core import signing
+
+from alerts.acks import ack_token
+from alerts.models import Alert, Channel, ReceivedWebhook
+from alerts.transports.webhook import signature
+from tests.alerts.conftest import make_rule, webhook
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def firing(clock):
+    make_rule()
+    clock.feed([150])
+    clock.tick(1)
+    return Alert.objects.get()
+
+
+def test_the_link_in_a_notification_acknowledges_after_a_click(client, clock, http_receiver):
+    make_rule([webhook(http_receiver)])
+    clock.feed([150])
+    clock.tick(1)
+    link = http_receiver.delivered[0].json()["links"]["acknowledge"]
+    path = link.removeprefix("http://testserver")
+    page = client.get(path)
+    assert page.status_code == 200 and "<button" in page.text
+    assert Alert.objects.get().acknowledged_at is None  # a GET (mail scanner) changes nothing
+    done = client.post(path)
+    assert "Acknowledged." in done.text
+    assert Alert.objects.get().acknowledged_by == "notification link"
+
+
+def test_a_tampered_link_is_refused(client, firing):
+    token = ack_token(firing.pk)
+    response = client.post(f"/alerts/ack/{token[:-2]}xx/")
+    assert response.status_code == 400
+    assert "This link is not valid" in response.text
+    firing.refresh_from_db()
+    assert firing.acknowledged_at is None
+
+
+def test_an_expired_link_is_refused(client, firing, monkeypatch, settings):
+    settings.ALERTS_ACK_LINK_MAX_AGE_DAYS = 7
+    eight_days_ago = time.time() - timedelta(days=8).total_seconds()
+    monkeypatch.setattr(signing.time, "time", lambda: eight_days_ago)
+    stale = ack_token(firing.pk)
+    monkeypatch.undo()
+    assert client.post(f"/alerts/ack/{stale}/").status_code == 400
+    assert client.post(f"/alerts/ack/{ack_token(firing.pk)}/").status_code == 200
+
+
+def test_a_resolved_alert_has_nothing_to_acknowledge(client, firing):
+    Alert.objects.filter(pk=firing.pk).update(state="resolved")
+    response = client.post(f"/alerts/ack/{ack_token(firing.pk)}/")
+    assert "nothing to acknowledge" in response.text
+
+
+def sink(client, channel, payload, secret=None, key="k-1"):
+    body = json.dumps(payload).encode()
+    return client.post(
+        f"/alerts/sink/{channel.pk}/",
+        body,
+        content_type="application/json",
+        headers={
+            "X-Signature": signature(secret or channel.secret, body),
+            "Idempotency-Key": key,
+        },
+    )
+
+
+@pytest.fixture
+def sink_channel():
+    return Channel.objects.create(name="Sink", kind="webhook", target="http://127.0.0.1/")
+
+
+def test_the_sink_stores_a_signed_message_once(client, sink_channel):
+    assert sink(client, sink_channel, {"title": "hello"}).status_code == 200
+    assert sink(client, sink_channel, {"title": "hello"}).json() == {"ok": True, "duplicate": True}
+    stored = ReceivedWebhook.objects.get()
+    assert stored.body == {"title": "hello"} and stored.headers["Idempotency-Key"] == "k-1"
+
+
+def test_the_sink_refuses_a_bad_signature(client, sink_channel):
+    assert sink(client, sink_channel, {"x": 1}, secret="wrong").status_code == 403
+    assert not ReceivedWebhook.objects.exists()
+
+
+def test_the_sink_refuses_oversized_and_non_json_bodies(client, sink_channel):
+    big = {"x": "a" * 300_000}
+    assert sink(client, sink_channel, big).status_code == 413
+    body = b"not json"
+    response = client.post(
+        f"/alerts/sink/{sink_channel.pk}/",
+        body,
+        content_type="application/json",
+        headers={"X-Signature": signature(sink_channel.secret, body)},
+    )
+    assert response.status_code == 400
+
+
+def test_the_sink_answers_404_for_other_channels(client):
+    email = Channel.objects.create(name="Mail", kind="email", target="a@example.com")
+    assert sink(client, email, {}, secret="x").status_code == 404
