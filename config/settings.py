@@ -248,3 +248,9 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# --- dataquality ---------------------------------------------------------------
+# Largest statement file the import accepts (admin upload and command), in MB.
+DATAQUALITY_IMPORT_MAX_MB = env_int("DATAQUALITY_IMPORT_MAX_MB", 20)
+# Statements shown in a scheduled email report's "worst statements" list.
+DATAQUALITY_REPORT_WORST = env_int("DATAQUALITY_REPORT_WORST", 10)
