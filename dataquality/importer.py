@@ -63,6 +63,7 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     saved: bool = False
+    statement_ids: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -297,6 +298,7 @@ def store(frame: pd.DataFrame, report: ImportReport, source: str) -> None:
             statement.line_items.all().delete()
         statements[(row.entity, row.statement_type, row.period_end_parsed)] = statement
     report.statements = len(statements)
+    report.statement_ids = sorted(s.pk for s in statements.values())
 
     # Totals first, so components can point at their ids.
     frame = frame.assign(line_no=frame.index + 2)

@@ -42,7 +42,8 @@ class BalanceSheetEquation(Check):
             settings.params["tolerance_percent"] / 100 * sides["assets"].abs(),
             settings.params["tolerance_absolute"],
         )
-        off = sides[gap.abs() > tolerance].assign(gap=gap)
+        # (assign before filtering: assigning to an empty frame would adopt gap's index)
+        off = sides.assign(gap=gap)[gap.abs() > tolerance]
         flagged = top[top["statement_id"].isin(off.index)]
 
         def describe(count, statement_id):

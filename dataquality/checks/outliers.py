@@ -33,14 +33,20 @@ def relative_deviations(series: pd.DataFrame, min_periods: int) -> pd.DataFrame:
     """Rows of `series` with enough history, with `deviation` = fold change from the median - 1.
 
     Zeros are left out: a zero has no fold change (missing data entered as 0
-    is the missing-data check's concern).
+    is the missing-data check's concern). So are histories that hover around
+    zero (retained earnings of a company near break-even: the signed median is
+    small next to the typical magnitude): their level is not defined, and the
+    inconsistent-values check already reports their swings.
     """
     valid = series[series["value"].notna() & (series["value"] != 0)]
     magnitude = valid["value"].abs()
-    grouped = magnitude.groupby([valid[c] for c in GROUP])
+    keys = [valid[c] for c in GROUP]
+    grouped = magnitude.groupby(keys)
     size = grouped.transform("size")
     median = grouped.transform("median")
-    keep = (size >= min_periods).to_numpy()
+    signed = valid["value"].groupby(keys).transform("median")
+    has_level = signed.abs() >= 0.5 * median
+    keep = ((size >= min_periods) & has_level).to_numpy()
     out = valid[keep].copy()
     ratio = (magnitude[keep] / median[keep]).to_numpy()
     out["deviation"] = np.maximum(ratio, 1 / ratio) - 1

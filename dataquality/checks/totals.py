@@ -33,7 +33,7 @@ class Totals(Check):
             settings.params["tolerance_percent"] / 100 * totals["value"].abs(),
             settings.params["tolerance_absolute"],
         )
-        wrong = totals[gap.abs() > tolerance].assign(gap=gap)
+        wrong = totals.assign(gap=gap)[gap.abs() > tolerance]
 
         def describe(count, statement_id):
             rows = wrong[wrong["statement_id"] == statement_id]
