@@ -99,9 +99,28 @@ def import_file(data: bytes, filename: str, *, save: bool = True, source: str = 
         report.errors.append(RowError(0, "", str(exc)))
         return report
     clean = validate(raw, report)
-    if report.ok and save:
+    if not report.ok:
+        return report
+    _count(clean, report)
+    if save:
         store(clean, report, source or filename)
     return report
+
+
+def _count(frame: pd.DataFrame, report: ImportReport) -> None:
+    """What the file would create or replace, for the report shown before saving."""
+    heads = frame.drop_duplicates(["entity", "statement_type", "period_end_parsed"])
+    report.statements, report.line_items = len(heads), len(frame)
+    names = sorted(frame["entity"].unique())
+    known = set(Entity.objects.filter(name__in=names).values_list("name", flat=True))
+    report.new_entities = [n for n in names if n not in known]
+    existing = Statement.objects.filter(entity__name__in=known).values_list(
+        "entity__name", "statement_type", "period_end"
+    )
+    keys = set(
+        zip(heads["entity"], heads["statement_type"], heads["period_end_parsed"], strict=True)
+    )
+    report.replaced = len(keys & set(existing))
 
 
 def read_table(data: bytes, filename: str) -> pd.DataFrame:
@@ -294,7 +313,6 @@ def store(frame: pd.DataFrame, report: ImportReport, source: str) -> None:
             defaults={"currency": row.currency, "source": source[:255], "updated_at": now},
         )
         if not created:
-            report.replaced += 1
             statement.line_items.all().delete()
         statements[(row.entity, row.statement_type, row.period_end_parsed)] = statement
     report.statements = len(statements)

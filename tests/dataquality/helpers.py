@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+
+from django.utils import timezone
 
 from dataquality import importer
 
 HEADER = "entity,statement_type,period_end,metric,category,value,is_total,parent"
 
 
+def recent_period() -> str:
+    return (timezone.now().date() - timedelta(days=30)).isoformat()
+
+
 def balance_sheet(
     entity="Acme",
-    period="2025-12-31",
+    period=None,
     assets=(600, 400),
     liabilities=(500,),
     equity=(500,),
     total_assets=None,
 ):
+    period = period or recent_period()
     lines = [HEADER]
     total = sum(v for v in assets if v is not None) if total_assets is None else total_assets
     lines.append(f"{entity},balance_sheet,{period},total_assets,assets,{total},true,")
