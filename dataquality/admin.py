@@ -280,9 +280,9 @@ class CheckConfigAdmin(admin.ModelAdmin):
         ensure_configs()
         return super().changelist_view(request, extra_context)
 
-    def get_changelist_formset(self, request, **kwargs):
-        kwargs["form"] = forms.ModelForm
-        return super().get_changelist_formset(request, **kwargs)
+    def get_changelist_form(self, request, **kwargs):
+        # The list edits only enabled and severity; thresholds are on each check's page.
+        return forms.modelform_factory(CheckConfig, fields=["enabled", "severity"])
 
     def has_add_permission(self, request):
         return False  # the checks are the registry's; each has exactly one row
