@@ -40,6 +40,8 @@ def read_frame(sql: str, dtypes: dict[str, str], dates: Iterable[str] = ()) -> p
             )
         elif kind in ("int", "float"):
             frame[name] = pd.to_numeric(frame[name])
+            if kind == "int" and not frame[name].isna().any():
+                frame[name] = frame[name].astype("int64")
         elif kind == "str":
             frame[name] = frame[name].astype(str)
     for name in dates:

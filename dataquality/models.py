@@ -252,7 +252,7 @@ class ReportDelivery(models.Model):
     subscription = models.ForeignKey(
         ReportSubscription, on_delete=models.CASCADE, related_name="deliveries"
     )
-    period_key = models.CharField(max_length=20)
+    period_key = models.CharField(max_length=40)
     sent_at = models.DateTimeField(default=timezone.now)
     recipients = models.TextField()
     subject = models.CharField(max_length=255)
