@@ -18,11 +18,12 @@ LAYOUT = {
 }
 
 
-def _bands(figure: go.Figure) -> None:
-    """Shade the score bands: below 70, 70-90, 90 and up."""
+def _bands(figure: go.Figure, lowest: float) -> None:
+    """Shade the score bands (below 70, 70-90, 90 and up); zoom on the scores shown."""
     for low, high, colour in [(0, 70, "#dc3545"), (70, 90, "#e0a800"), (90, 100, "#198754")]:
-        figure.add_hrect(y0=low, y1=high, fillcolor=colour, opacity=0.06, line_width=0)
-    figure.update_yaxes(range=[0, 101], title="score")
+        figure.add_hrect(y0=low, y1=high, fillcolor=colour, opacity=0.08, line_width=0)
+    bottom = 0 if pd.isna(lowest) else max(0, (int(lowest) // 10 - 1) * 10)
+    figure.update_yaxes(range=[bottom, 101], title="score")
 
 
 def score_trend(frame: pd.DataFrame, title: str = "Average score over time") -> go.Figure:
@@ -41,7 +42,7 @@ def score_trend(frame: pd.DataFrame, title: str = "Average score over time") -> 
             )
         )
     figure.update_layout(title=title, **LAYOUT)
-    _bands(figure)
+    _bands(figure, frame["score"].min())
     return figure
 
 
@@ -74,5 +75,5 @@ def score_history(frame: pd.DataFrame) -> go.Figure:
         )
     )
     figure.update_layout(title="Score history", **LAYOUT)
-    _bands(figure)
+    _bands(figure, frame["score"].min())
     return figure

@@ -28,13 +28,20 @@ def _fmt_time(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
 
 
+def _month_by_default(request):
+    """Scans run nightly: a month shows a trend, the frame's 24 h default would not."""
+    if "range" in request.GET:
+        return None
+    query = request.GET.copy()
+    query["range"] = "30d"
+    return HttpResponseRedirect(f"?{query.urlencode()}")
+
+
 @dashboards.page("data-quality", "Data quality", permission=PERMISSION, order=30)
 def data_quality(request, ctx):
-    if "range" not in request.GET:
-        # Scans run nightly: a month shows a trend, the frame's 24 h default would not.
-        query = request.GET.copy()
-        query["range"] = "30d"
-        return HttpResponseRedirect(f"?{query.urlencode()}")
+    redirect = _month_by_default(request)
+    if redirect:
+        return redirect
     entity_id, statement_type, error = _filters(request)
     if error:
         return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
@@ -171,6 +178,9 @@ def _statements_table(statements, exporting: bool) -> Table:
     "data-quality-statement", "Statement report", permission=PERMISSION, nav=False, order=31
 )
 def statement_report(request, ctx):
+    redirect = _month_by_default(request)
+    if redirect:
+        return redirect
     raw = request.GET.get("statement", "")
     if not raw.isdigit():
         return HttpResponse(
@@ -183,7 +193,11 @@ def statement_report(request, ctx):
         raise Http404(f"No statement {raw}")
     run = statement.latest_run
     findings = list(run.findings.all()) if run else []
-    runs = list(statement.runs.order_by("created_at", "id"))
+    runs = list(
+        statement.runs.filter(
+            created_at__gte=ctx.time_range.start, created_at__lt=ctx.time_range.end
+        ).order_by("created_at", "id")
+    )
     tables = [_findings_table(findings), _samples_table(findings), _runs_table(runs)]
     figures = []
     if runs:
@@ -293,7 +307,7 @@ def _runs_table(runs) -> Table:
             }
             for r in reversed(runs)
         ],
-        empty="Not checked yet.",
+        empty="No run in this time range.",
     )
 
 

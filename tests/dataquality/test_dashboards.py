@@ -124,8 +124,8 @@ def test_the_statement_page_shows_findings_samples_and_history(admin_client, che
 
 
 def test_the_statement_page_answers_404_and_400(admin_client):
-    assert admin_client.get(DETAIL + "?statement=999999").status_code == 404
-    assert admin_client.get(DETAIL + "?statement=x").status_code == 400
+    assert admin_client.get(DETAIL + "?statement=999999&range=30d").status_code == 404
+    assert admin_client.get(DETAIL + "?statement=x&range=30d").status_code == 400
 
 
 def test_re_check_asks_first_then_runs_a_scan(
