@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.core.validators import validate_email
 from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -9,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from dataquality.admin_forms import CheckConfigForm, ImportForm, SubscriptionForm
 from dataquality.check_config import ensure_configs
 from dataquality.checks import get_check
 from dataquality.importer import import_file
@@ -185,24 +185,6 @@ class StatementAdmin(admin.ModelAdmin):
         )
 
 
-class ImportForm(forms.Form):
-    file = forms.FileField(help_text="CSV (UTF-8) or Excel (.xlsx), one row per line item.")
-    validate_only = forms.BooleanField(
-        required=False, help_text="Show the validation report without importing anything."
-    )
-
-    def clean_file(self):
-        from django.conf import settings
-
-        upload = self.cleaned_data["file"]
-        limit = settings.DATAQUALITY_IMPORT_MAX_MB
-        if upload.size > limit * 1024 * 1024:
-            raise forms.ValidationError(
-                f"The file is {upload.size / 1048576:.1f} MB; the limit is {limit} MB."
-            )
-        return upload
-
-
 @admin.register(LineItem)
 class LineItemAdmin(admin.ModelAdmin):
     list_display = ["metric", "statement", "category", "period", "value", "is_total", "parent"]
@@ -211,54 +193,13 @@ class LineItemAdmin(admin.ModelAdmin):
     raw_id_fields = ["statement", "parent"]
     list_select_related = ["statement__entity", "parent"]
     show_full_result_count = False
+    ordering = ["-id"]  # the primary key's index: no sort of a million rows
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         from django.utils import timezone
 
         Statement.objects.filter(pk=obj.statement_id).update(updated_at=timezone.now())
-
-
-class CheckConfigForm(forms.ModelForm):
-    """The check's thresholds as form fields, stored in `params`."""
-
-    class Meta:
-        model = CheckConfig
-        fields = ["enabled", "severity"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.check_obj = get_check(self.instance.check_key)
-        params = {**self.check_obj.defaults(), **(self.instance.params or {})}
-        for param in self.check_obj.params:
-            self.fields[param.name] = self._field(param, params.get(param.name))
-
-    @staticmethod
-    def _field(param, initial):
-        if param.kind == "list":
-            return forms.CharField(
-                label=param.label, help_text=param.help, initial=", ".join(initial or [])
-            )
-        field_class = forms.IntegerField if param.kind == "int" else forms.FloatField
-        return field_class(
-            label=param.label, help_text=param.help, initial=initial, min_value=param.minimum
-        )
-
-    def clean(self):
-        cleaned = super().clean()
-        for param in self.check_obj.params:
-            if param.kind == "list" and param.name in cleaned:
-                words = [w.strip().lower() for w in cleaned[param.name].split(",") if w.strip()]
-                cleaned[param.name] = words
-        if self.check_obj.key == "missing_data":
-            high, critical = cleaned.get("high_percent"), cleaned.get("critical_percent")
-            if high is not None and critical is not None and critical < high:
-                self.add_error("critical_percent", "Must be at least the high threshold.")
-        return cleaned
-
-    def save(self, commit=True):
-        self.instance.params = {p.name: self.cleaned_data[p.name] for p in self.check_obj.params}
-        return super().save(commit)
 
 
 @admin.register(CheckConfig)
@@ -308,10 +249,13 @@ class CheckConfigAdmin(admin.ModelAdmin):
 
 
 def progress_html(scan):
+    # A finished scan with nothing to do shows a full bar, not an empty one.
+    total = scan.total or (1 if scan.status == Scan.Status.DONE else 0)
+    done = scan.done or (1 if scan.status == Scan.Status.DONE and not scan.total else 0)
     return format_html(
         '<progress max="{}" value="{}"></progress> {} of {}',
-        max(scan.total, 1),
-        scan.done,
+        max(total, 1),
+        done,
         scan.done,
         scan.total,
     )
@@ -453,6 +397,7 @@ class FindingAdmin(admin.ModelAdmin):
     ]
     exclude = ["sample_ids"]
     show_full_result_count = False
+    ordering = ["-id"]
 
     @admin.display(description="sample rows")
     def samples(self, obj):
@@ -463,28 +408,6 @@ class FindingAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-
-class SubscriptionForm(forms.ModelForm):
-    class Meta:
-        model = ReportSubscription
-        fields = ["name", "recipients", "frequency", "entities", "active"]
-
-    def clean_recipients(self):
-        from dataquality.reports import parse_recipients
-
-        addresses = parse_recipients(self.cleaned_data["recipients"])
-        if not addresses:
-            raise forms.ValidationError("Give at least one email address.")
-        bad = []
-        for address in addresses:
-            try:
-                validate_email(address)
-            except forms.ValidationError:
-                bad.append(address)
-        if bad:
-            raise forms.ValidationError(f"Not an email address: {', '.join(bad)}")
-        return ", ".join(addresses)
 
 
 @admin.register(ReportSubscription)

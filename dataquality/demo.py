@@ -29,6 +29,7 @@ DEFECTS = {
     "outliers": 10,
 }
 KEPT = {"missing_high", "missing_critical", "equation", "outliers", "duplicates"}
+KEPT_EACH = 3
 WEEKS = 4
 
 
