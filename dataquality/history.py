@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from django.db.models import Max
 
-from dataquality.models import Run
+from dataquality.models import Run, Statement
 
 COLUMNS = [
     "run_id",
@@ -39,11 +39,23 @@ FIELDS = [
 
 
 def load_runs(start: datetime, end: datetime, entity_ids=None) -> pd.DataFrame:
+    """Each statement's latest run before `start`, and every run in [start, end)."""
     runs = Run.objects.all()
+    statements = Statement.objects.all()
     if entity_ids:
         runs = runs.filter(statement__entity_id__in=list(entity_ids))
-    before = runs.filter(created_at__lt=start).values("statement_id").annotate(last=Max("id"))
-    rows = list(Run.objects.filter(id__in=before.values("last")).values_list(*FIELDS))
+        statements = statements.filter(entity_id__in=list(entity_ids))
+    # Most statements were last checked before `start`: their latest run is the one.
+    settled = statements.filter(latest_run__created_at__lt=start).values("latest_run")
+    rows = list(Run.objects.filter(id__in=settled).values_list(*FIELDS))
+    # The others were checked since: look up their last run before `start`.
+    recent = statements.filter(latest_run__created_at__gte=start).values("id")
+    before = (
+        runs.filter(statement_id__in=recent, created_at__lt=start)
+        .values("statement_id")
+        .annotate(last=Max("id"))
+    )
+    rows += list(Run.objects.filter(id__in=before.values("last")).values_list(*FIELDS))
     rows += list(runs.filter(created_at__gte=start, created_at__lt=end).values_list(*FIELDS))
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)

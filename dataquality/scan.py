@@ -99,13 +99,14 @@ def run_scan(scan: Scan, now: datetime | None = None, batch_statements: int = BA
 
 
 def _run(scan: Scan, now: datetime, batch_statements: int) -> None:
-    if scan.status != Scan.Status.RUNNING or not scan.started_at:
+    if scan.started_at is None:
+        # Resolved once: a resumed scan finishes the same statements it started with.
         targets = resolve_targets(scan, now)
         scan.statement_ids = targets
         scan.total = len(targets)
-        scan.status = Scan.Status.RUNNING
-        scan.started_at = scan.started_at or timezone.now()
-        scan.save(update_fields=["statement_ids", "total", "status", "started_at"])
+        scan.started_at = timezone.now()
+    scan.status = Scan.Status.RUNNING
+    scan.save(update_fields=["statement_ids", "total", "status", "started_at"])
     already = set(Run.objects.filter(scan=scan).values_list("statement_id", flat=True))
     Scan.objects.filter(pk=scan.pk).update(done=len(already))
     todo = [i for i in scan.statement_ids if i not in already]

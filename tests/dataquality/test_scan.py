@@ -78,11 +78,12 @@ def test_the_number_of_queries_does_not_grow_with_the_statements(small_dataset, 
     assert len(large) <= len(small) + 4  # a few more bulk-insert chunks at most
 
 
+@pytest.mark.parametrize("scope", [Scan.Scope.ALL, Scan.Scope.CHANGED])
 def test_a_failed_scan_is_marked_and_a_rerun_finishes_without_duplicates(
-    small_dataset, monkeypatch
+    small_dataset, monkeypatch, scope
 ):
     load(small_dataset)
-    scan = Scan.objects.create(scope=Scan.Scope.ALL)
+    scan = Scan.objects.create(scope=scope)
     real_store = scan_module.store_results
     calls = {"n": 0}
 
