@@ -139,6 +139,8 @@ class StatementAdmin(admin.ModelAdmin):
             raise PermissionDenied
         statement = get_object_or_404(Statement, pk=statement_id)
         if request.method == "POST":
+            if not self.has_change_permission(request, statement):
+                raise PermissionDenied
             scan = start_scan(Scan.Scope.SELECTED, [statement.pk], request.user.get_username())
             self.message_user(request, f"Re-check of {statement} started ({scan}).")
             return HttpResponseRedirect(statement_url(statement.pk))

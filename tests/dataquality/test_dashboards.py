@@ -213,3 +213,11 @@ def test_the_overview_card_says_no_data_before_any_scan(admin_client):
     response = admin_client.get("/admin/")
     card = next(c for c in response.context["cards"] if c.title == "Data quality")
     assert card.status == "nodata"
+
+
+def test_re_check_needs_the_change_permission(staff_client, staff_user, checked):
+    staff_user.user_permissions.add(Permission.objects.get(codename="view_statement"))
+    url = f"/admin/dataquality/statement/{checked['Acme'].pk}/recheck/"
+    assert staff_client.get(url).status_code == 200
+    assert staff_client.post(url).status_code == 403
+    assert Run.objects.filter(statement=checked["Acme"]).count() == 1
