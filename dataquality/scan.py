@@ -22,7 +22,7 @@ from dataquality.check_config import current_settings
 from dataquality.checks import REGISTRY, ScanData
 from dataquality.checks.outliers import pooled_scales
 from dataquality.frames import id_list, read_frame
-from dataquality.models import PENALTIES, Finding, Run, Scan, Statement
+from dataquality.models import PENALTIES, Entity, Finding, Run, Scan, Statement
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,11 @@ SELECT s.entity_id, s.statement_type, li.metric, li.period,
 FROM dataquality_lineitem li
 JOIN dataquality_statement s ON s.id = li.statement_id
 WHERE li.is_total = FALSE AND li.period = s.period_end AND li.value IS NOT NULL
+  AND s.entity_id % {every} = 0
 """
+# Entities the pooled outlier scales are estimated from: a median absolute
+# deviation over a few thousand points per metric is as good as over all of them.
+SCALE_ENTITIES = 250
 SCALES_TYPES = {
     "entity_id": "int",
     "statement_type": "str",
@@ -200,9 +204,13 @@ def read_batch(entity_ids) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def population_scales(min_periods: int) -> pd.Series:
-    """The outlier check's pooled scales over every entity, so a statement's verdict does
-    not depend on which other statements happen to be in the same scan."""
-    series = read_frame(SCALES_SQL, SCALES_TYPES, ["period"])
+    """The outlier check's pooled scales over the population, so a statement's verdict
+    does not depend on which other statements happen to be in the same scan.
+
+    Up to SCALE_ENTITIES entities take part (every k-th by id, always the same ones).
+    """
+    every = max(1, Entity.objects.count() // SCALE_ENTITIES)
+    series = read_frame(SCALES_SQL.format(every=every), SCALES_TYPES, ["period"])
     series = series.drop_duplicates(["entity_id", "statement_type", "metric", "period"])
     return pooled_scales(series, min_periods)
 
