@@ -120,7 +120,9 @@ def _run(scan: Scan, now: datetime, batch_statements: int) -> None:
         scales = population_scales(settings["outliers"].params["min_periods"])
     for entities, targets in plan_batches(todo, batch_statements):
         items, statements = read_batch(entities)
-        data = ScanData(items, statements, np.asarray(targets), now, scales)
+        # A statement deleted since the scan started is skipped, not an error.
+        present = np.intersect1d(targets, statements["statement_id"].to_numpy())
+        data = ScanData(items, statements, present, now, scales)
         findings = run_checks(data, settings)
         stored = store_results(scan, data, findings, now)
         Scan.objects.filter(pk=scan.pk).update(

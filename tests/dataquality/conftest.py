@@ -1,5 +1,3 @@
-from datetime import date
-
 import pytest
 from django.utils import timezone
 
@@ -8,7 +6,7 @@ from dataquality.models import Scan
 from dataquality.scan import run_scan
 
 # Chromium fixtures for test_browser.py (a real browser, as in tests/browser/).
-from tests.browser.conftest import browser, logged_in_page, page  # noqa: E402, F401
+from tests.browser.conftest import browser, logged_in_page, page  # noqa: F401
 
 ACCURACY_DEFECTS = {
     "missing_high": 12,
@@ -51,6 +49,3 @@ def accuracy_dataset(today) -> synthetic.Dataset:
 @pytest.fixture
 def small_dataset(today) -> synthetic.Dataset:
     return synthetic.generate(seed=3, today=today, entities=4, periods=(4, 4), stale=0)
-
-
-__all__ = ["date", "load", "scan_all"]

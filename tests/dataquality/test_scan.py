@@ -144,3 +144,15 @@ def test_the_nightly_and_weekly_tasks_run_scans():
     full_scan.delay()
     scans = list(Scan.objects.order_by("id").values_list("scope", "status", "total"))
     assert scans == [("changed", "done", 1), ("all", "done", 1)]
+
+
+def test_a_statement_deleted_while_a_scan_runs_is_skipped():
+    load_csv(join(balance_sheet("Acme"), balance_sheet("Globex")))
+    scan = Scan.objects.create(scope=Scan.Scope.ALL)
+    scan.statement_ids = list(Statement.objects.values_list("id", flat=True))
+    scan.total, scan.started_at = 2, timezone.now()
+    scan.save()
+    Statement.objects.filter(entity__name="Globex").delete()
+    run_scan(scan)
+    assert (scan.status, scan.done, scan.total) == ("done", 2, 2)
+    assert list(Run.objects.values_list("statement__entity__name", flat=True)) == ["Acme"]
