@@ -128,8 +128,9 @@ def _run(scan: Scan, now: datetime, batch_statements: int) -> None:
         Scan.objects.filter(pk=scan.pk).update(
             done=F("done") + len(targets), findings=F("findings") + stored
         )
+    # Statements deleted meanwhile were skipped; every target has been dealt with.
     Scan.objects.filter(pk=scan.pk).update(
-        status=Scan.Status.DONE, finished_at=timezone.now(), error=""
+        status=Scan.Status.DONE, finished_at=timezone.now(), error="", done=F("total")
     )
 
 
