@@ -26,6 +26,7 @@ from dataquality.models import (
 
 log = logging.getLogger(__name__)
 PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
+NEW_CRITICAL_SHOWN = 20
 
 
 def parse_recipients(text: str) -> list[str]:
@@ -43,6 +44,7 @@ class Report:
     critical_open: int = 0
     issues_open: int = 0
     new_critical: list[dict] = field(default_factory=list)
+    new_critical_total: int = 0
     worst: list[dict] = field(default_factory=list)
     recommendations: list[dict] = field(default_factory=list)
     dashboard_url: str = ""
@@ -83,13 +85,20 @@ def build_report(subscription: ReportSubscription, now: datetime | None = None) 
             run_id__in=before["run_id"].tolist(), severity="critical"
         ).values_list("statement_id", "check_key")
     )
-    names = _statement_names(current["statement_id"].tolist())
-    report.new_critical = [
-        {**f, "statement": names[f["statement_id"]], "url": _statement_url(f["statement_id"])}
+    new = [
+        f
         for f in open_findings
         if f["severity"] == "critical" and (f["statement_id"], f["check_key"]) not in was_critical
     ]
+    report.new_critical_total = len(new)
+    new = new[:NEW_CRITICAL_SHOWN]
     worst = current.sort_values(["score", "critical"], ascending=[True, False])
+    worst = worst[worst["score"] < 100].head(settings.DATAQUALITY_REPORT_WORST)
+    names = _statement_names([f["statement_id"] for f in new] + worst["statement_id"].tolist())
+    report.new_critical = [
+        {**f, "statement": names[f["statement_id"]], "url": _statement_url(f["statement_id"])}
+        for f in new
+    ]
     report.worst = [
         {
             "statement": names[row.statement_id],
@@ -98,8 +107,7 @@ def build_report(subscription: ReportSubscription, now: datetime | None = None) 
             "critical": int(row.critical),
             "url": _statement_url(row.statement_id),
         }
-        for row in worst.head(settings.DATAQUALITY_REPORT_WORST).itertuples()
-        if row.score < 100
+        for row in worst.itertuples()
     ]
     report.recommendations = _recommendations(open_findings)
     return report

@@ -184,3 +184,29 @@ def test_the_report_task_sends_due_reports(inbox, week):
     ReportSubscription.objects.create(name="Daily", recipients="a@example.com", frequency="daily")
     send_reports.delay()
     assert len(inbox.messages) == 1
+
+
+def test_a_long_list_of_new_critical_issues_is_cut_with_a_count(week):
+    from dataquality.reports import build_report, render_email
+
+    period = (week - timedelta(days=30)).date().isoformat()
+    unbalanced = [
+        balance_sheet(
+            f"Entity {i:02d}",
+            period=period,
+            assets=(60_000, 40_000),
+            liabilities=(10_000,),
+            equity=(10_000,),
+        )
+        for i in range(25)
+    ]
+    load_csv(join(*unbalanced), "many.csv")
+    scan_all(now=week - timedelta(days=1))
+    subscription = ReportSubscription.objects.create(name="All", recipients="a@example.com")
+    report = build_report(subscription, now=week)
+    assert report.new_critical_total == 26  # 25 new entities and Globex
+    assert len(report.new_critical) == 20
+    _, text, html = render_email(report)
+    assert "New critical issues (26)" in text
+    assert "... and 6 more on the dashboard." in text
+    assert "and 6 more on the dashboard" in html
