@@ -5,9 +5,6 @@ from dataquality import importer, synthetic
 from dataquality.models import Scan
 from dataquality.scan import run_scan
 
-# Chromium fixtures for test_browser.py (a real browser, as in tests/browser/).
-from tests.browser.conftest import browser, logged_in_page, page  # noqa: F401
-
 ACCURACY_DEFECTS = {
     "missing_high": 12,
     "missing_critical": 6,

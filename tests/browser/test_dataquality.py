@@ -6,7 +6,7 @@ from dataquality.models import Run
 from tests.dataquality.conftest import scan_all
 from tests.dataquality.helpers import balance_sheet, join, load_csv
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
