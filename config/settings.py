@@ -260,3 +260,9 @@ ALERTS_DELIVERY_BACKOFF_MAX_SECONDS = env_float("ALERTS_DELIVERY_BACKOFF_MAX_SEC
 ALERTS_HTTP_TIMEOUT_SECONDS = env_float("ALERTS_HTTP_TIMEOUT_SECONDS", 10.0)
 # Acknowledge links in notifications stop working after this.
 ALERTS_ACK_LINK_MAX_AGE_DAYS = env_int("ALERTS_ACK_LINK_MAX_AGE_DAYS", 7)
+
+# --- dataquality ---------------------------------------------------------------
+# Largest statement file the import accepts (admin upload and command), in MB.
+DATAQUALITY_IMPORT_MAX_MB = env_int("DATAQUALITY_IMPORT_MAX_MB", 20)
+# Statements shown in a scheduled email report's "worst statements" list.
+DATAQUALITY_REPORT_WORST = env_int("DATAQUALITY_REPORT_WORST", 10)

@@ -1,0 +1,455 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from dataquality.admin_forms import CheckConfigForm, ImportForm, SubscriptionForm
+from dataquality.check_config import ensure_configs
+from dataquality.checks import get_check
+from dataquality.importer import import_file
+from dataquality.models import (
+    CheckConfig,
+    Entity,
+    Finding,
+    LineItem,
+    ReportDelivery,
+    ReportSubscription,
+    Run,
+    Scan,
+    Statement,
+)
+from dataquality.queries import statement_url
+from dataquality.scan import start_scan
+
+
+def score_badge(score):
+    if score is None:
+        return "–"
+    css = "good" if score >= 90 else "warning" if score >= 70 else "critical"
+    return format_html('<span class="{}">{}</span>', css, score)
+
+
+@admin.register(Entity)
+class EntityAdmin(admin.ModelAdmin):
+    list_display = ["name", "expected_cadence_days", "statement_count", "created_at"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(statement_count=Count("statements"))
+
+    @admin.display(description="statements", ordering="statement_count")
+    def statement_count(self, obj):
+        return obj.statement_count
+
+
+class LineItemInline(admin.TabularInline):
+    model = LineItem
+    fk_name = "statement"
+    fields = ["metric", "category", "period", "value", "is_total", "parent", "source_row"]
+    raw_id_fields = ["parent"]
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Statement)
+class StatementAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "entity",
+        "statement_type",
+        "period_end",
+        "currency",
+        "score",
+        "issues",
+        "last_checked",
+        "report_link",
+    ]
+    list_filter = ["statement_type", "period_end", "entity"]
+    search_fields = ["entity__name", "source"]
+    list_select_related = ["entity", "latest_run"]
+    raw_id_fields = ["entity"]
+    readonly_fields = ["imported_at", "updated_at", "latest_run"]
+    date_hierarchy = "period_end"
+    inlines = [LineItemInline]
+    actions = ["recheck"]
+    change_list_template = "dataquality/admin/statement_change_list.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="dataquality_statement_import",
+            ),
+            path(
+                "<int:statement_id>/recheck/",
+                self.admin_site.admin_view(self.recheck_view),
+                name="dataquality_statement_recheck",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="score", ordering="latest_run__score")
+    def score(self, obj):
+        return score_badge(obj.latest_run.score if obj.latest_run else None)
+
+    @admin.display(description="issues", ordering="latest_run__issues")
+    def issues(self, obj):
+        return obj.latest_run.issues if obj.latest_run else "–"
+
+    @admin.display(description="last checked", ordering="latest_run__created_at")
+    def last_checked(self, obj):
+        return obj.latest_run.created_at if obj.latest_run else "never"
+
+    @admin.display(description="report")
+    def report_link(self, obj):
+        return format_html('<a href="{}">details</a>', statement_url(obj.pk))
+
+    def save_model(self, request, obj, form, change):
+        from django.utils import timezone
+
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.has_changed():  # edited line items: the nightly scan re-checks it
+            from django.utils import timezone
+
+            Statement.objects.filter(pk=form.instance.pk).update(updated_at=timezone.now())
+
+    @admin.action(description="Re-check selected statements")
+    def recheck(self, request, queryset):
+        ids = list(queryset.values_list("id", flat=True))
+        scan = start_scan(Scan.Scope.SELECTED, ids, request.user.get_username())
+        link = reverse("admin:dataquality_scan_change", args=[scan.pk])
+        self.message_user(
+            request,
+            format_html('Checking {} statement(s): <a href="{}">{}</a>.', len(ids), link, scan),
+            messages.SUCCESS,
+        )
+
+    def recheck_view(self, request, statement_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        statement = get_object_or_404(Statement, pk=statement_id)
+        if request.method == "POST":
+            if not self.has_change_permission(request, statement):
+                raise PermissionDenied
+            scan = start_scan(Scan.Scope.SELECTED, [statement.pk], request.user.get_username())
+            self.message_user(request, f"Re-check of {statement} started ({scan}).")
+            return HttpResponseRedirect(statement_url(statement.pk))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Re-check {statement}?",
+            "statement": statement,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "dataquality/admin/statement_recheck.html", context)
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        report = None
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            report = import_file(
+                upload.read(), upload.name, save=not form.cleaned_data["validate_only"]
+            )
+            if report.saved:
+                scan = start_scan(
+                    Scan.Scope.SELECTED, report.statement_ids, request.user.get_username()
+                )
+                link = reverse("admin:dataquality_scan_change", args=[scan.pk])
+                self.message_user(
+                    request,
+                    format_html(
+                        '{} Checking them: <a href="{}">{}</a>.', report.summary(), link, scan
+                    ),
+                    messages.SUCCESS,
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import statements",
+            "form": form,
+            "report": report,
+            "opts": self.model._meta,
+        }
+        status = 400 if report is not None and not report.ok else 200
+        return TemplateResponse(
+            request, "dataquality/admin/statement_import.html", context, status=status
+        )
+
+
+@admin.register(LineItem)
+class LineItemAdmin(admin.ModelAdmin):
+    list_display = ["metric", "statement", "category", "period", "value", "is_total", "parent"]
+    list_filter = ["category", "is_total", "statement__statement_type"]
+    search_fields = ["metric", "statement__entity__name"]
+    raw_id_fields = ["statement", "parent"]
+    list_select_related = ["statement__entity", "parent"]
+    show_full_result_count = False
+    ordering = ["-id"]  # the primary key's index: no sort of a million rows
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        from django.utils import timezone
+
+        Statement.objects.filter(pk=obj.statement_id).update(updated_at=timezone.now())
+
+
+@admin.register(CheckConfig)
+class CheckConfigAdmin(admin.ModelAdmin):
+    form = CheckConfigForm
+    list_display = ["title", "enabled", "severity", "thresholds", "updated_at"]
+    list_editable = ["enabled", "severity"]
+    list_display_links = ["title"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["fields"] = None
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        names = ["enabled", "severity", *(p.name for p in get_check(obj.check_key).params)]
+        return [(None, {"fields": names, "description": get_check(obj.check_key).description})]
+
+    def changelist_view(self, request, extra_context=None):
+        ensure_configs()
+        return super().changelist_view(request, extra_context)
+
+    def get_changelist_form(self, request, **kwargs):
+        # The list edits only enabled and severity; thresholds are on each check's page.
+        return forms.modelform_factory(CheckConfig, fields=["enabled", "severity"])
+
+    def has_add_permission(self, request):
+        return False  # the checks are the registry's; each has exactly one row
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="check")
+    def title(self, obj):
+        return str(obj)
+
+    @admin.display(description="thresholds")
+    def thresholds(self, obj):
+        check = get_check(obj.check_key)
+        params = {**check.defaults(), **(obj.params or {})}
+        return (
+            "; ".join(
+                f"{p.label}: {', '.join(params[p.name]) if p.kind == 'list' else params[p.name]}"
+                for p in check.params
+            )
+            or "–"
+        )
+
+
+def progress_html(scan):
+    # A finished scan with nothing to do shows a full bar, not an empty one.
+    total = scan.total or (1 if scan.status == Scan.Status.DONE else 0)
+    done = scan.done or (1 if scan.status == Scan.Status.DONE and not scan.total else 0)
+    return format_html(
+        '<progress max="{}" value="{}"></progress> {} of {}',
+        max(total, 1),
+        done,
+        scan.done,
+        scan.total,
+    )
+
+
+@admin.register(Scan)
+class ScanAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "status",
+        "progress",
+        "findings",
+        "requested_by",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "scope"]
+    readonly_fields = [
+        "scope",
+        "status",
+        "progress",
+        "findings",
+        "requested_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "error",
+    ]
+    exclude = ["statement_ids", "total", "done"]
+    change_form_template = "dataquality/admin/scan_change_form.html"
+    change_list_template = "dataquality/admin/scan_change_list.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "start/", self.admin_site.admin_view(self.start_view), name="dataquality_scan_start"
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        return progress_html(obj)
+
+    def has_add_permission(self, request):
+        return False  # started with the button, the statements' action or the API
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def start_view(self, request):
+        if request.method != "POST" or not request.user.has_perm("dataquality.add_scan"):
+            raise PermissionDenied
+        scope = request.POST.get("scope")
+        if scope not in (Scan.Scope.ALL, Scan.Scope.CHANGED):
+            scope = Scan.Scope.ALL
+        scan = start_scan(scope, requested_by=request.user.get_username())
+        self.message_user(request, f"{scan} started.")
+        return HttpResponseRedirect(reverse("admin:dataquality_scan_change", args=[scan.pk]))
+
+
+class FindingInline(admin.TabularInline):
+    model = Finding
+    fields = ["check_key", "severity", "description", "affected_rows", "samples"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="sample rows")
+    def samples(self, obj):
+        return sample_links(obj)
+
+
+def sample_links(finding):
+    if not finding.sample_ids:
+        return "–"
+    return format_html_join(
+        " ",
+        '<a href="{}">#{}</a>',
+        ((reverse("admin:dataquality_lineitem_change", args=[i]), i) for i in finding.sample_ids),
+    )
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ["statement", "score_badge", "issues", "critical", "created_at", "scan"]
+    list_filter = ["created_at", "statement__statement_type"]
+    search_fields = ["statement__entity__name"]
+    list_select_related = ["statement__entity", "scan"]
+    inlines = [FindingInline]
+    readonly_fields = [
+        "statement",
+        "scan",
+        "created_at",
+        "score",
+        "issues",
+        "critical",
+        "line_items",
+    ]
+    show_full_result_count = False
+
+    @admin.display(description="score", ordering="score")
+    def score_badge(self, obj):
+        return score_badge(obj.score)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Finding)
+class FindingAdmin(admin.ModelAdmin):
+    list_display = [
+        "statement",
+        "check_key",
+        "severity",
+        "affected_rows",
+        "description",
+        "created_at",
+    ]
+    list_filter = ["check_key", "severity", "created_at"]
+    search_fields = ["statement__entity__name", "description"]
+    list_select_related = ["statement__entity"]
+    readonly_fields = [
+        "run",
+        "statement",
+        "check_key",
+        "severity",
+        "description",
+        "affected_rows",
+        "samples",
+        "recommendation",
+        "created_at",
+    ]
+    exclude = ["sample_ids"]
+    show_full_result_count = False
+    ordering = ["-id"]
+
+    @admin.display(description="sample rows")
+    def samples(self, obj):
+        return sample_links(obj)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReportSubscription)
+class ReportSubscriptionAdmin(admin.ModelAdmin):
+    form = SubscriptionForm
+    list_display = ["name", "recipients", "frequency", "active", "last_sent_at"]
+    list_filter = ["frequency", "active"]
+    filter_horizontal = ["entities"]
+    actions = ["send_now"]
+
+    @admin.action(description="Send the report now")
+    def send_now(self, request, queryset):
+        from dataquality.reports import send_report
+
+        for subscription in queryset:
+            delivery = send_report(subscription, force=True)
+            if delivery.ok:
+                self.message_user(request, f"Sent {subscription} to {delivery.recipients}.")
+            else:
+                self.message_user(
+                    request, f"Could not send {subscription}: {delivery.error}", messages.ERROR
+                )
+
+
+@admin.register(ReportDelivery)
+class ReportDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["subscription", "period_key", "sent_at", "ok", "recipients", "error"]
+    list_filter = ["ok", "subscription"]
+    readonly_fields = [
+        "subscription",
+        "period_key",
+        "sent_at",
+        "recipients",
+        "subject",
+        "ok",
+        "error",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,37 @@
+import io
+
+import pytest
+
+from dataquality import demo
+from dataquality.models import Finding, Run, Statement
+from dataquality.queries import summary
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_fills_the_dashboard_with_a_trend_and_every_kind_of_defect():
+    demo.load(io.StringIO())
+    statements = Statement.objects.count()
+    assert 200 <= statements <= 400
+    assert Run.objects.count() == statements * (demo.WEEKS + 1)
+    open_checks = set(
+        Finding.objects.filter(run_id__in=Statement.objects.values("latest_run")).values_list(
+            "check_key", flat=True
+        )
+    )
+    assert {"missing_data", "balance_equation", "outliers", "duplicates", "freshness"} <= (
+        open_checks
+    )
+    # corrections over the weeks: the first scan scored lower than the last
+    first = Run.objects.order_by("created_at").first().scan
+    first_average = sum(first.runs.values_list("score", flat=True)) / statements
+    assert summary().average > first_average
+
+
+def test_loading_the_demo_again_adds_nothing():
+    demo.load(io.StringIO())
+    runs = Run.objects.count()
+    out = io.StringIO()
+    demo.load(out)
+    assert "already loaded; 0 statement(s) needed a new check" in out.getvalue()
+    assert Run.objects.count() == runs

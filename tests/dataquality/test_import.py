@@ -1,0 +1,194 @@
+"""Import: a validation report before anything is saved, all or nothing per file."""
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from openpyxl import Workbook
+
+from dataquality.importer import import_file
+from dataquality.models import Entity, LineItem, Run, Statement
+from tests.dataquality.helpers import HEADER, balance_sheet
+
+pytestmark = pytest.mark.django_db
+
+IMPORT_URL = "/admin/dataquality/statement/import/"
+
+
+def test_a_clean_file_is_imported_with_totals_and_their_components():
+    report = import_file(balance_sheet().encode(), "acme.csv")
+    assert report.ok and report.saved
+    assert (report.statements, report.line_items, report.new_entities) == (1, 5, ["Acme"])
+    total = LineItem.objects.get(metric="total_assets")
+    assert total.is_total
+    assert sorted(total.components.values_list("metric", flat=True)) == ["asset_0", "asset_1"]
+    assert LineItem.objects.get(metric="asset_0").source_row == 3
+
+
+def test_accountants_number_formats_are_understood():
+    text = (
+        HEADER + ",currency\n"
+        'Acme,Income statement,2025-12-31,revenue,Revenue,"1,234.50",no,,eur\n'
+        "Acme,income statement,2025-12-31,refund,revenue,(12.25),no,,EUR\n"
+        "Acme,income statement,2025-12-31,other,revenue,,no,,EUR\n"
+    )
+    report = import_file(text.encode(), "acme.csv")
+    assert report.ok, report.errors
+    values = dict(LineItem.objects.values_list("metric", "value"))
+    assert {k: (None if v is None else float(v)) for k, v in values.items()} == {
+        "revenue": 1234.5,
+        "refund": -12.25,
+        "other": None,
+    }
+    assert Statement.objects.get().currency == "EUR"
+
+
+def test_a_file_with_bad_rows_is_rejected_whole_with_every_reason():
+    text = balance_sheet() + (
+        "Acme,balance_sheet,2025-12-31,cash,assets,12abc,false,\n"
+        "Acme,balance_sheet,31/12/2025,cash,assets,1,false,\n"
+        "Acme,ledger,2025-12-31,cash,assets,1,false,\n"
+        "Acme,balance_sheet,2025-12-31,cash,assets,1,maybe,\n"
+        "Acme,balance_sheet,2025-12-31,cash,assets,1,false,total_cash\n"
+    )
+    report = import_file(text.encode(), "bad.csv")
+    assert not report.ok and not report.saved
+    problems = {(e.row, e.column) for e in report.errors}
+    assert problems == {
+        (7, "value"),
+        (8, "period_end"),
+        (9, "statement_type"),
+        (10, "is_total"),
+        (11, "parent"),
+    }
+    assert "'12abc' is not a number" in str(report.errors[0])
+    assert report.rejected_rows == 5
+    assert Statement.objects.count() == LineItem.objects.count() == Entity.objects.count() == 0
+
+
+def test_unknown_and_missing_columns_are_named():
+    report = import_file(b"entity,statement_type,period_end,metric,amount\nA,x,y,z,1\n", "x.csv")
+    messages = [str(e) for e in report.errors]
+    assert any("unknown column(s) amount" in m for m in messages)
+    assert any("missing column(s) category, value" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "message"),
+    [
+        (b"", "empty.csv", "not a readable CSV file"),
+        (HEADER.encode() + b"\n", "header.csv", "has a header but no rows"),
+        (b"\xff\xfe\x00garbage", "binary.csv", "not UTF-8"),
+        (b"PK\x03\x04 not really", "broken.xlsx", "not a readable Excel file"),
+        (b"whatever", "notes.pdf", "upload a .csv or .xlsx file"),
+    ],
+)
+def test_unreadable_files_get_a_clear_message(data, name, message):
+    report = import_file(data, name)
+    assert not report.ok
+    assert message in str(report.errors[0])
+
+
+def test_duplicate_rows_are_reported_and_kept_for_the_duplicates_check():
+    text = balance_sheet()
+    text += text.strip().split("\n")[-1] + "\n"
+    report = import_file(text.encode(), "dup.csv")
+    assert report.ok
+    assert (
+        "2 rows repeat a metric for the same statement and period (lines 6, 7)"
+        in (report.warnings[0])
+    )
+    assert LineItem.objects.filter(metric="equity_0").count() == 2
+
+
+def test_importing_a_statement_again_replaces_its_line_items():
+    import_file(balance_sheet(equity=(400,)).encode(), "v1.csv")
+    first = Statement.objects.get()
+    report = import_file(balance_sheet(equity=(500,)).encode(), "v2.csv")
+    assert report.replaced == 1
+    statement = Statement.objects.get()
+    assert statement.pk == first.pk and statement.updated_at > first.updated_at
+    assert LineItem.objects.count() == 5
+    assert float(LineItem.objects.get(metric="equity_0").value) == 500
+
+
+def test_an_excel_workbook_is_imported():
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER.split(","))
+    from datetime import date
+
+    sheet.append(
+        ["Acme", "balance_sheet", date(2025, 12, 31), "cash", "assets", 1500.5, False, None]
+    )
+    buffer = io.BytesIO()
+    book.save(buffer)
+    report = import_file(buffer.getvalue(), "acme.xlsx")
+    assert report.ok, [str(e) for e in report.errors]
+    item = LineItem.objects.get()
+    assert (item.metric, float(item.value), item.period.isoformat()) == (
+        "cash",
+        1500.5,
+        "2025-12-31",
+    )
+
+
+def test_the_admin_upload_validates_then_imports_and_checks(
+    admin_client, django_capture_on_commit_callbacks
+):
+    upload = SimpleUploadedFile("acme.csv", balance_sheet().encode(), "text/csv")
+    response = admin_client.post(IMPORT_URL, {"file": upload, "validate_only": "on"})
+    assert response.status_code == 200
+    assert "valid, not imported yet: 1 statement(s), 5 line item(s)" in response.text
+    assert Statement.objects.count() == 0
+
+    upload = SimpleUploadedFile("acme.csv", balance_sheet().encode(), "text/csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(IMPORT_URL, {"file": upload})
+    assert response.status_code == 200
+    assert "imported: 1 statement(s), 5 line item(s)" in response.text
+    assert Run.objects.filter(statement__entity__name="Acme").count() == 1
+
+
+def test_the_admin_upload_shows_why_a_file_was_rejected(admin_client):
+    text = balance_sheet() + "Acme,balance_sheet,2025-12-31,cash,assets,abc,false,\n"
+    upload = SimpleUploadedFile("bad.csv", text.encode(), "text/csv")
+    response = admin_client.post(IMPORT_URL, {"file": upload})
+    assert response.status_code == 400
+    assert "nothing imported; 1 problem(s) in 1 of 6 row(s)" in response.text
+    assert "&#x27;abc&#x27; is not a number" in response.text
+    assert Statement.objects.count() == 0
+
+
+def test_the_admin_upload_refuses_a_file_over_the_limit(admin_client, settings):
+    settings.DATAQUALITY_IMPORT_MAX_MB = 0
+    upload = SimpleUploadedFile("big.csv", balance_sheet().encode(), "text/csv")
+    response = admin_client.post(IMPORT_URL, {"file": upload})
+    assert response.status_code == 200
+    assert "the limit is 0 MB" in response.text
+    assert Statement.objects.count() == 0
+
+
+def test_the_import_page_needs_the_add_permission(staff_client):
+    assert staff_client.get(IMPORT_URL).status_code == 403
+
+
+def test_the_command_imports_and_checks(tmp_path, django_capture_on_commit_callbacks):
+    path = tmp_path / "acme.csv"
+    path.write_text(balance_sheet())
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_statements", str(path), stdout=out)
+    assert "acme.csv: imported: 1 statement(s), 5 line item(s)" in out.getvalue()
+    assert Run.objects.count() == 1
+
+
+def test_the_command_fails_on_a_bad_file_and_stores_nothing(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(balance_sheet() + "Acme,balance_sheet,2025-12-31,cash,assets,x,false,\n")
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 of 1 file"):
+        call_command("import_statements", str(path), stderr=err)
+    assert "line 7, value: 'x' is not a number" in err.getvalue()
+    assert Statement.objects.count() == 0
