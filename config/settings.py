@@ -248,3 +248,15 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# --- rum ----------------------------------------------------------------------
+# Beacons one client address may send per period ("N/s", "N/min", "N/hour").
+RUM_THROTTLE_RATE = env_str("RUM_THROTTLE_RATE", "120/min")
+# Seconds after which a batch claimed by a worker that died is inserted by another.
+RUM_CLAIM_LEASE_SECONDS = env_float("RUM_CLAIM_LEASE_SECONDS", 60.0)
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "RumEventTypeEnum": "rum.beacon.EVENT_TYPES",
+        "RumNavigationTypeEnum": "rum.beacon.NAVIGATION_TYPES",
+    }
+)
