@@ -9,7 +9,6 @@ MAX_LENGTH = 500
 ID = ":id"
 EMAIL = ":email"
 
-_NUMBER = re.compile(r"^\d+$")
 _UUID = re.compile(
     r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 )
@@ -30,7 +29,7 @@ def split_url(url: str) -> tuple[str, str]:
 
 def normalise_segment(segment: str) -> str:
     decoded = unquote(segment)
-    if _NUMBER.match(decoded) or _UUID.match(decoded) or _LONG_HEX.match(decoded):
+    if decoded.isdigit() or _UUID.match(decoded) or _LONG_HEX.match(decoded):
         return ID
     if _TOKEN.match(decoded):
         return ID
@@ -41,13 +40,12 @@ def normalise_segment(segment: str) -> str:
 
 def normalise_path(path: str) -> str:
     """`/orders/123/items?x=1#top` -> `/orders/:id/items`."""
-    path = path.split("?", 1)[0].split("#", 1)[0]
+    path = "".join(ch for ch in path.split("?", 1)[0].split("#", 1)[0] if ch.isprintable())
     segments = [s for s in path.split("/") if s]
     trailing = path.endswith("/") and bool(segments)
     clean = "/" + "/".join(normalise_segment(s) for s in segments)
     if trailing:
         clean += "/"
-    clean = "".join(ch for ch in clean if ch.isprintable())
     if len(clean) > MAX_LENGTH:
         clean = clean[: MAX_LENGTH - 1] + "…"
     return clean
