@@ -1,0 +1,97 @@
+"""A real Chromium loads the demo page, interacts, leaves: every vital reaches the database."""
+
+from pathlib import Path
+
+import pytest
+
+from rum import ingest
+from rum.models import Event, Site
+from tests.support import wait_until
+
+SCRIPT = Path(__file__).resolve().parents[2] / "static" / "rum" / "rum.js"
+
+
+@pytest.fixture
+def rum_site(live_server, transactional_db):
+    assert SCRIPT.exists(), "the RUM script is not built: run `make assets`"
+    return Site.objects.create(name="Browser", allowed_origins=live_server.url)
+
+
+def stored(site):
+    ingest.drain()  # with Redis, the beacons wait in the queue for a drain
+    return list(Event.objects.filter(site=site))
+
+
+def test_the_script_reports_all_five_vitals_the_page_view_and_an_error(page, live_server, rum_site):
+    page.goto(f"{live_server.url}/rum/demo/products/7/?key={rum_site.public_key}")
+    page.wait_for_timeout(300)  # FCP, TTFB
+    page.evaluate("showBanner()")  # a late layout shift, with no input before it
+    page.wait_for_timeout(200)
+    page.evaluate("setTimeout(() => { throw new Error('Checkout exploded') }, 0)")
+    page.click("#heavy")  # a trusted click whose handler blocks ~300 ms: INP, and final LCP
+    page.wait_for_timeout(1500)  # web-vitals reports INP when idle, within 1 s
+    page.goto(f"{live_server.url}/admin/login/")  # hides the page: pagehide + visibilitychange
+
+    def complete():
+        events = stored(rum_site)
+        names = {e.name for e in events if e.kind == Event.VITAL}
+        kinds = {e.kind for e in events}
+        return (
+            events if names >= {"LCP", "INP", "CLS", "FCP", "TTFB"} and "error" in kinds else None
+        )
+
+    try:
+        events = wait_until(complete, timeout=20)
+    except AssertionError:
+        found = sorted(f"{e.kind} {e.name}" for e in stored(rum_site))
+        raise AssertionError(f"not every vital arrived; stored: {found}") from None
+    vitals = {e.name: e for e in events if e.kind == Event.VITAL}
+    assert 250 <= vitals["INP"].value < 5000, vitals["INP"].value
+    assert vitals["INP"].target.startswith("#heavy") or "heavy" in vitals["INP"].target
+    assert vitals["CLS"].value > 0
+    assert 0 < vitals["FCP"].value <= vitals["LCP"].value < 10_000
+    assert 0 < vitals["TTFB"].value < 5000
+    assert vitals["TTFB"].server_ms is not None  # from the page's Server-Timing
+    assert "hero" in vitals["LCP"].target
+
+    [view] = [e for e in events if e.kind == Event.PAGEVIEW]
+    assert view.detail["title"].startswith("Product 7")
+    [error] = [e for e in events if e.kind == Event.ERROR]
+    assert "Checkout exploded" in error.message
+
+    assert {e.site_id for e in events} == {rum_site.id}
+    assert len({e.session_id for e in events}) == 1
+    assert {e.page for e in events} == {"/rum/demo/products/:id/"}
+    assert {e.route for e in events} == {"/rum/demo/products/<int:product_id>/"}
+    assert {e.device for e in events} == {"desktop"}
+
+
+def test_nothing_is_sent_with_global_privacy_control(page, live_server, rum_site):
+    page.add_init_script(
+        "Object.defineProperty(navigator, 'globalPrivacyControl', {get: () => true})"
+    )
+    page.goto(f"{live_server.url}/rum/demo/?key={rum_site.public_key}")
+    page.wait_for_timeout(300)
+    page.click("#heavy")
+    page.wait_for_timeout(300)
+    with page.expect_response("**/admin/login/"):
+        page.goto(f"{live_server.url}/admin/login/")
+    page.wait_for_timeout(500)
+    assert stored(rum_site) == []
+
+
+def test_a_site_requiring_consent_gets_events_only_after_rum_consent(page, live_server, rum_site):
+    rum_site.consent_required = True
+    rum_site.save()
+    url = f"{live_server.url}/rum/demo/?key={rum_site.public_key}"
+    page.goto(url)
+    page.wait_for_timeout(300)
+    page.goto(f"{live_server.url}/admin/login/")
+    page.wait_for_timeout(500)
+    assert stored(rum_site) == []
+
+    page.goto(url)
+    page.wait_for_timeout(300)
+    page.click("#consent")
+    page.goto(f"{live_server.url}/admin/login/")
+    wait_until(lambda: any(e.kind == Event.PAGEVIEW for e in stored(rum_site)), timeout=15)
