@@ -89,7 +89,7 @@ def pages(rows: list[dict]) -> list[dict]:
             entry[name] = sketch.quantile(histogram, 0.75)
         entry["good_share"] = share(passed, assessed)
         found.append(entry)
-    found.sort(key=lambda e: -e["page_views"])
+    found.sort(key=lambda e: (-e["page_views"], e["page"]))
     return found
 
 
@@ -206,5 +206,6 @@ def error_groups(f: Filters, limit: int = 200) -> list[dict]:
         )
         detail = sample["detail"] if sample else {}
         group["top_page"] = sample["page"] if sample else ""
-        group["source"] = f"{detail.get('source', '')}:{detail.get('line', 0)}"
+        source = detail.get("source", "")
+        group["source"] = f"{source}:{detail.get('line', 0)}" if source else ""
     return groups
