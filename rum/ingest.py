@@ -36,6 +36,7 @@ COLUMNS = (
     "fingerprint", "detail",
 )  # fmt: skip
 BATCH_BEACONS = 500
+KICK_TTL_MS = 10_000
 # A page view's events may straddle an hour: its CWV verdict looks this far around.
 PAGE_VIEW_SPAN = timedelta(minutes=30)
 
@@ -86,8 +87,10 @@ def _enqueue(rows: list[dict]) -> None:
     client = get_redis()
     pipe = client.pipeline(transaction=False)
     pipe.rpush(queue_key(), json.dumps(rows, separators=(",", ":")))
-    # Ask for a drain at most once a second; beat drains too, in case this task is lost.
-    pipe.set(kick_key(), 1, nx=True, px=1000)
+    # Ask for a drain unless one is already pending: a drain clears the flag before it
+    # starts, so rows pushed after that ask for the next one. The flag expires in case
+    # its task is lost; beat drains every few seconds too.
+    pipe.set(kick_key(), 1, nx=True, px=KICK_TTL_MS)
     _, kicked = pipe.execute()
     if kicked:
         from rum.tasks import drain_events
@@ -177,6 +180,7 @@ def drain(max_seconds: float = 50.0) -> int:
 
 
 def _drain(client: redis.Redis, max_seconds: float) -> int:
+    client.delete(kick_key())
     inserted = recover_claims(client)
     deadline = time.monotonic() + max_seconds
     claim = client.register_script(_CLAIM)
@@ -215,6 +219,14 @@ def _insert_claim(client: redis.Redis, claim_key: str, payloads: list[bytes]) ->
     pipe.zrem(claims_key(), claim_key)
     pipe.execute()
     return len(rows)
+
+
+def queued() -> int:
+    """Beacons waiting in the queue (0 when Redis is unreachable)."""
+    try:
+        return get_redis().llen(queue_key())
+    except redis.RedisError:
+        return 0
 
 
 def backlog() -> int:

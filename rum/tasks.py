@@ -5,8 +5,11 @@ from rum import ingest, rollups
 
 @shared_task(name="rum.drain_events", ignore_result=True)
 def drain_events():
-    """Insert the events queued in Redis."""
-    return ingest.drain()
+    """Insert the events queued in Redis; hand over to a fresh task if some are left."""
+    inserted = ingest.drain()
+    if inserted and ingest.queued():
+        drain_events.delay()
+    return inserted
 
 
 @shared_task(name="rum.rollup", ignore_result=True)

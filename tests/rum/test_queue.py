@@ -155,3 +155,14 @@ def test_a_worker_killed_mid_insert_loses_nothing_and_duplicates_nothing(site, t
     assert len(keys) == len(expected)
     assert set(keys) == expected
     connection.close()
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_rows_queued_after_a_drain_ask_for_the_next_one(site):
+    enqueue_without_kick(beacon_rows(site, 1))
+    ingest.drain()  # clears the "drain requested" flag first
+    [rows] = beacon_rows(site, 2)[1:]
+    assert ingest.accept(rows) == "queued"  # asks for a drain: run inline by the test settings
+    assert Event.objects.count() == 12
+    assert ingest.backlog() == 0
