@@ -122,10 +122,9 @@ class BeaconView(APIView):
             return _error(400, "The body is not JSON.", origin)
         if not isinstance(data, dict):
             return _error(400, {"non_field_errors": ["Expected a JSON object."]}, origin)
-        serializer = beacons.BeaconSerializer(data=data)
-        if not serializer.is_valid():
-            return _error(400, serializer.errors, origin)
-        beacon = serializer.validated_data
+        beacon, errors = beacons.validate_beacon(data)
+        if errors is not None:
+            return _error(400, errors, origin)
         site = site_for_key(beacon["key"])
         if site is None:
             return _error(403, "Unknown site key.")

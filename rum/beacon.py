@@ -6,9 +6,11 @@ import hashlib
 import math
 import re
 from datetime import datetime
+from functools import cache
 
 from django.core.validators import RegexValidator
 from django.urls import Resolver404, resolve
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from rum import vitals
@@ -90,55 +92,86 @@ class ServerTimingSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=100, required=False, allow_blank=True)
 
 
-class EventSerializer(serializers.Serializer):
-    """One event. Which fields are required depends on `type`."""
-
+class _EventBase(serializers.Serializer):
     id = IdField(help_text="Unique per event; a resent event with the same id is stored once.")
     type = serializers.ChoiceField(EVENT_TYPES)
     page_view = IdField(required=False, help_text="Overrides the beacon's (soft navigations).")
     url = serializers.CharField(max_length=2048, required=False)
-    # pageview
+
+
+class PageViewEventSerializer(_EventBase):
     title = serializers.CharField(max_length=300, required=False, allow_blank=True)
     referrer = serializers.CharField(max_length=2048, required=False, allow_blank=True)
-    # vital (name) and custom (name, value, attrs)
-    name = serializers.CharField(max_length=100, required=False)
-    value = serializers.FloatField(required=False, validators=[finite])
+
+
+class VitalEventSerializer(_EventBase):
+    name = serializers.ChoiceField(vitals.NAMES)
+    value = serializers.FloatField(validators=[finite])
     delta = serializers.FloatField(required=False, validators=[finite])
     rating = serializers.ChoiceField(vitals.RATINGS, required=False)
     metric_id = serializers.CharField(max_length=64, required=False)
     navigation_type = serializers.ChoiceField(NAVIGATION_TYPES, required=False)
     attribution = AttributionField(required=False)
-    attrs = AttributionField(required=False)
-    # error
-    kind = serializers.ChoiceField(["error", "unhandledrejection"], required=False)
-    message = serializers.CharField(max_length=1000, required=False)
-    source = serializers.CharField(max_length=1000, required=False, allow_blank=True)
-    line = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
-    column = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
-    stack = serializers.CharField(max_length=8000, required=False, allow_blank=True)
 
     def validate(self, attrs):
-        kind = attrs["type"]
-        if kind == "vital":
-            self._validate_vital(attrs)
-        elif kind == "error" and not attrs.get("message"):
-            raise serializers.ValidationError({"message": "an error needs a message"})
-        elif kind == "custom" and not attrs.get("name"):
-            raise serializers.ValidationError({"name": "a custom event needs a name"})
-        return attrs
-
-    def _validate_vital(self, attrs):
-        name = attrs.get("name")
-        if name not in vitals.VITALS:
-            raise serializers.ValidationError({"name": f"must be one of {', '.join(vitals.NAMES)}"})
-        if "value" not in attrs:
-            raise serializers.ValidationError({"value": "a vital needs a value"})
-        maximum = vitals.VITALS[name].maximum
+        maximum = vitals.VITALS[attrs["name"]].maximum
         for field in ("value", "delta"):
             if field in attrs and not -maximum <= attrs[field] <= maximum:
                 raise serializers.ValidationError({field: f"must be within ±{maximum:g}"})
         if attrs["value"] < 0:
             raise serializers.ValidationError({"value": "must not be negative"})
+        return attrs
+
+
+class ErrorEventSerializer(_EventBase):
+    kind = serializers.ChoiceField(["error", "unhandledrejection"], default="error")
+    message = serializers.CharField(max_length=1000)
+    source = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    line = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
+    column = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
+    stack = serializers.CharField(max_length=8000, required=False, allow_blank=True)
+
+
+class CustomEventSerializer(_EventBase):
+    name = serializers.CharField(max_length=100)
+    value = serializers.FloatField(required=False, validators=[finite])
+    attrs = AttributionField(required=False)
+
+
+EVENT_SERIALIZERS = {
+    "pageview": PageViewEventSerializer,
+    "vital": VitalEventSerializer,
+    "error": ErrorEventSerializer,
+    "custom": CustomEventSerializer,
+}
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="RumEvent",
+        serializers=EVENT_SERIALIZERS,
+        resource_type_field_name="type",
+    )
+)
+class EventField(serializers.Field):
+    """One event, validated by the serializer of its `type` (one instance each, reused)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.by_type = {kind: cls() for kind, cls in EVENT_SERIALIZERS.items()}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Expected an event object.")
+        serializer = self.by_type.get(data.get("type"))
+        if serializer is None:
+            raise serializers.ValidationError(
+                {"type": [f"must be one of {', '.join(EVENT_TYPES)}"]}
+            )
+        return serializer.run_validation(data)
+
+    def to_representation(self, value):
+        return value
 
 
 class BeaconSerializer(serializers.Serializer):
@@ -150,7 +183,21 @@ class BeaconSerializer(serializers.Serializer):
     device = DeviceSerializer(required=False)
     navigation = NavigationSerializer(required=False)
     server_timing = ServerTimingSerializer(many=True, required=False, max_length=20)
-    events = EventSerializer(many=True, min_length=1, max_length=MAX_EVENTS)
+    events = serializers.ListField(child=EventField(), min_length=1, max_length=MAX_EVENTS)
+
+
+@cache
+def _beacon_serializer() -> BeaconSerializer:
+    # Building a serializer copies all its fields: one per process, reused (it keeps no state).
+    return BeaconSerializer()
+
+
+def validate_beacon(data) -> tuple[dict | None, dict | None]:
+    """(validated beacon, None) or (None, field errors)."""
+    try:
+        return _beacon_serializer().run_validation(data), None
+    except serializers.ValidationError as exc:
+        return None, exc.detail
 
 
 class AcceptedSerializer(serializers.Serializer):

@@ -1,18 +1,23 @@
-"""Which site a beacon belongs to, which origins may send, and which sessions are sampled."""
+"""Which site a beacon belongs to, which origins may send, and which sessions are sampled.
+
+Sites are read on every beacon, so each process keeps them for a few seconds:
+an edit in the admin takes effect at once in the process that saved it and
+within CACHE_SECONDS everywhere else.
+"""
 
 from __future__ import annotations
 
-import contextlib
+import threading
+import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from rum.models import Site
 
-CACHE_SECONDS = 60
-ORIGINS_KEY = "rum:origins"
+CACHE_SECONDS = 10.0
+_ORIGINS = "origins"
 
 
 @dataclass(frozen=True)
@@ -23,44 +28,38 @@ class SiteInfo:
     consent_required: bool
 
 
-def _site_key(public_key: str) -> str:
-    return f"rum:site:{public_key}"
+_local: dict[str, tuple[float, object]] = {}
+_lock = threading.Lock()
 
 
-def _cached(key: str):
-    try:
-        return cache.get(key)
-    except Exception:  # Redis down: the database answers, a little slower
+def _remembered(key: str, load):
+    now = time.monotonic()
+    found = _local.get(key)
+    if found is not None and found[0] > now:
+        return found[1]
+    value = load()
+    with _lock:
+        _local[key] = (now + CACHE_SECONDS, value)
+    return value
+
+
+def _load_site(public_key: str) -> SiteInfo | None:
+    site = Site.objects.filter(public_key=public_key).first()
+    if site is None:
         return None
-
-
-def _remember(key: str, value) -> None:
-    with contextlib.suppress(Exception):
-        cache.set(key, value, CACHE_SECONDS)
+    origins = frozenset(site.origin_list())
+    return SiteInfo(site.id, origins, site.sample_rate, site.consent_required)
 
 
 def site_for_key(public_key: str) -> SiteInfo | None:
-    key = _site_key(public_key)
-    found = _cached(key)
-    if found is None:
-        site = Site.objects.filter(public_key=public_key).first()
-        found = (
-            SiteInfo(
-                site.id, frozenset(site.origin_list()), site.sample_rate, site.consent_required
-            )
-            if site
-            else False
-        )
-        _remember(key, found)
-    return found or None
+    return _remembered(f"site:{public_key}", lambda: _load_site(public_key))
 
 
 def any_site_allows(origin: str) -> bool:
     """For CORS preflights, which carry no key: may this origin send to some site?"""
-    origins = _cached(ORIGINS_KEY)
-    if origins is None:
-        origins = frozenset(o for site in Site.objects.all() for o in site.origin_list())
-        _remember(ORIGINS_KEY, origins)
+    origins = _remembered(
+        _ORIGINS, lambda: frozenset(o for site in Site.objects.all() for o in site.origin_list())
+    )
     return origin.rstrip("/") in origins
 
 
@@ -76,7 +75,11 @@ def sampled(site: SiteInfo, session: str) -> bool:
     return site.sample_rate >= 1 or sample_bucket(session) < site.sample_rate * 10_000
 
 
+def forget_cached_sites() -> None:
+    with _lock:
+        _local.clear()
+
+
 @receiver([post_save, post_delete], sender=Site)
 def _forget_site(sender, instance, **kwargs):
-    with contextlib.suppress(Exception):
-        cache.delete_many([ORIGINS_KEY, _site_key(instance.public_key)])
+    forget_cached_sites()

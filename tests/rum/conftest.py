@@ -64,3 +64,10 @@ def post(client, body, origin=ORIGIN, content_type="text/plain;charset=UTF-8", u
     response = client.post("/api/rum/beacon/", data=data, content_type=content_type, **headers)
     ingest.drain()  # with Redis, accepted events wait in the queue until a drain
     return response
+
+
+@pytest.fixture(autouse=True)
+def _fresh_site_cache():
+    from rum.sites import forget_cached_sites
+
+    forget_cached_sites()
