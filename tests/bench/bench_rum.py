@@ -301,9 +301,11 @@ def _ingest(database_url: str, work: Path) -> None:
     ours_rate = ours["requests_per_s"] * events_per_request
     floor_rate = floor["requests_per_s"] * events_per_request
     print(
-        f"   floor {floor['requests_per_s']:.0f} req/s, ours {ours['requests_per_s']:.0f} req/s "
-        f"(non-2xx {ours['non_2xx']}), plain ORM {orm['requests_per_s']:.0f} req/s; "
-        f"{events_per_request} events per beacon",
+        f"   {CONNECTIONS} connections, {events_per_request} events per beacon; "
+        f"floor {floor['requests_per_s']:.0f} req/s (p99 {floor['p99_ms']:.0f} ms), "
+        f"ours {ours['requests_per_s']:.0f} req/s (non-2xx {ours['non_2xx']}), "
+        f"plain ORM {orm['requests_per_s']:.0f} req/s (p99 {orm['p99_ms']:.0f} ms); "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
         flush=True,
     )
     bench("rum_ingest_events_per_s", ours_rate, "events/s", ">=", round(0.6 * floor_rate))
