@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 
 from config import dashboards
 from config.tables import Column, Table
-from rum import charts, queries, vitals
+from rum import queries, vitals
 from rum.models import Site
 from rum.useragent import DEVICE_CLASSES
 
@@ -99,6 +99,8 @@ def pages_table(rows: list[dict], time_range, sites: dict[int, str]) -> Table:
 
 @dashboards.page("web-vitals", "Web Vitals", permission=PERMISSION, order=20)
 def web_vitals(request, ctx):
+    from rum import charts  # plotly and pandas load with the first chart, not at start-up
+
     f = _filters(request, ctx.time_range)
     rows = queries.rollup_rows(f)
     views, assessed, passed = queries.passing(rows)
@@ -136,6 +138,8 @@ def route_link(route: str) -> str | None:
 
 @dashboards.page("web-vitals-page", "Page Web Vitals", permission=PERMISSION, nav=False)
 def page_detail(request, ctx):
+    from rum import charts
+
     page = request.GET.get("page", "")
     f = _filters(request, ctx.time_range, page=page or None)
     rows = queries.rollup_rows(f) if page else []

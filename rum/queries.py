@@ -6,7 +6,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import pandas as pd
 from django.db.models import Count, Max, Min
 
 from rum import sketch, vitals
@@ -102,8 +101,10 @@ def worst_page(rows: list[dict]) -> dict | None:
     return min(candidates, key=lambda p: (p["good_share"], -p["page_views"]), default=None)
 
 
-def trend(rows: list[dict], step_seconds: int) -> pd.DataFrame:
-    """p75 per vital, device and time bucket: columns bucket, metric, device, p75, count."""
+def trend(rows: list[dict], step_seconds: int):
+    """p75 per vital, device and time bucket: a DataFrame of bucket, metric, device, p75, count."""
+    import pandas as pd  # here, not at import: the beacon endpoint's workers never need it
+
     step = max(step_seconds, 3600)
     buckets: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
@@ -164,6 +165,8 @@ def ttfb_split(f: Filters) -> dict | None:
     )
     if not pairs:
         return None
+    import pandas as pd
+
     frame = pd.DataFrame(pairs, columns=["ttfb", "server"])
     frame["server"] = frame[["server", "ttfb"]].min(axis=1)  # server time is within TTFB
     frame["network"] = frame["ttfb"] - frame["server"]
