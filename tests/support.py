@@ -100,7 +100,9 @@ def wait_for_http(
             log = log_path.read_text(errors="replace") if log_path else ""
             raise AssertionError(f"process exited with {process.returncode}:\n{log[-3000:]}")
         try:
-            urllib.request.urlopen(url, timeout=2)
+            # A generous timeout: a retry after a slow first answer would be a second request,
+            # and tests that count requests would see one too many on a busy machine.
+            urllib.request.urlopen(url, timeout=15)
             return
         except urllib.error.HTTPError:
             return
