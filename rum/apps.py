@@ -6,4 +6,8 @@ class RumConfig(AppConfig):
     verbose_name = "Real user monitoring"
 
     def ready(self):
+        from config.metrics import register_collector
         from rum import sites  # noqa: F401  (cache invalidation on site changes)
+        from rum.metrics import QueueCollector
+
+        register_collector(QueueCollector())

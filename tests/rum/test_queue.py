@@ -166,3 +166,14 @@ def test_rows_queued_after_a_drain_ask_for_the_next_one(site):
     assert ingest.accept(rows) == "queued"  # asks for a drain: run inline by the test settings
     assert Event.objects.count() == 12
     assert ingest.backlog() == 0
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_metrics_show_the_beacons_waiting_for_the_worker(site, client, settings):
+    settings.METRICS_ALLOWED_IPS = ["127.0.0.1"]
+    enqueue_without_kick(beacon_rows(site, 3))
+    body = client.get("/metrics").content.decode()
+    assert "perfmon_rum_queued_beacons 3.0" in body
+    ingest.drain()
+    assert "perfmon_rum_queued_beacons 0.0" in client.get("/metrics").content.decode()
