@@ -62,6 +62,17 @@ def _cors(response, origin: str, allowed: bool | None = None):
     return response
 
 
+def parse_json(body: bytes):
+    """JSON that the database can store: no NUL characters, no unpaired surrogates."""
+    text = body.decode("utf-8")
+    if "\x00" in text or "\\u0000" in text:
+        raise ValueError("NUL character")
+    data = json.loads(text)
+    if "\\ud" in text.lower():  # an escaped surrogate: check each was part of a pair
+        json.dumps(data, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError if unpaired
+    return data
+
+
 def _read_body(request) -> bytes | None:
     """The body, or None when it is over the limit."""
     try:
@@ -117,9 +128,9 @@ class BeaconView(APIView):
         if body is None:
             return _error(413, f"The beacon is larger than {MAX_BYTES} bytes.", origin)
         try:
-            data = json.loads(body)
+            data = parse_json(body)
         except (ValueError, RecursionError):
-            return _error(400, "The body is not JSON.", origin)
+            return _error(400, "The body is not JSON (in UTF-8, without NUL characters).", origin)
         if not isinstance(data, dict):
             return _error(400, {"non_field_errors": ["Expected a JSON object."]}, origin)
         beacon, errors = beacons.validate_beacon(data)

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 import redis
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -129,7 +129,11 @@ def _copy_rows(rows: list[dict]) -> None:
             f"CREATE TEMP TABLE rum_event_load ON COMMIT DROP AS "  # noqa: S608 (fixed names)
             f"SELECT {columns} FROM rum_event WITH NO DATA"
         )
-        with cursor.copy(f"COPY rum_event_load ({columns}) FROM STDIN") as copy:
+        # Django does not wrap COPY's errors: this makes them django.db errors like the rest.
+        with (
+            connection.wrap_database_errors,
+            cursor.copy(f"COPY rum_event_load ({columns}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 values = [row[c] for c in COLUMNS]
                 values[-1] = json.dumps(values[-1])
@@ -213,7 +217,13 @@ def recover_claims(client: redis.Redis) -> int:
 
 def _insert_claim(client: redis.Redis, claim_key: str, payloads: list[bytes]) -> int:
     rows = [row for payload in payloads for row in json.loads(payload)]
-    insert_rows(rows)
+    try:
+        insert_rows(rows)
+    except (DataError, IntegrityError, UnicodeError):
+        # One beacon the database refuses must not block the others: insert them one by
+        # one and keep the refused ones aside (never dropped) for someone to look at.
+        log.exception("a RUM batch was refused; inserting its %d beacons one by one", len(payloads))
+        rows = _insert_one_by_one(client, payloads)
     pipe = client.pipeline(transaction=True)
     pipe.delete(claim_key)
     pipe.zrem(claims_key(), claim_key)
@@ -227,6 +237,23 @@ def queued() -> int:
         return get_redis().llen(queue_key())
     except redis.RedisError:
         return 0
+
+
+def dead_key() -> str:
+    return redis_key("rum", "refused")
+
+
+def _insert_one_by_one(client: redis.Redis, payloads: list[bytes]) -> list[dict]:
+    inserted = []
+    for payload in payloads:
+        rows = json.loads(payload)
+        try:
+            insert_rows(rows)
+            inserted.extend(rows)
+        except (DataError, IntegrityError, UnicodeError):
+            log.exception("the database refused a RUM beacon; kept in Redis under %s", dead_key())
+            client.rpush(dead_key(), payload)
+    return inserted
 
 
 def backlog() -> int:

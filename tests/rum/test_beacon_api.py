@@ -63,6 +63,13 @@ def test_a_resent_beacon_is_stored_once(client, site):
     assert Event.objects.count() == 6
 
 
+def test_paired_surrogates_such_as_emoji_are_fine(client, site):
+    body = json.dumps(beacon([{"id": "p", "type": "pageview", "title": "Sale \U0001f389"}]))
+    assert "\\ud83c" in body
+    assert post(client, body).status_code == 202
+    assert Event.objects.get().detail["title"] == "Sale \U0001f389"
+
+
 def test_the_rating_is_the_servers_not_the_clients(client, site):
     post(client, beacon([vital("LCP", 5000.0, rating="good")]))
     assert Event.objects.get().rating == "poor"
@@ -83,6 +90,9 @@ def test_the_rating_is_the_servers_not_the_clients(client, site):
         (beacon(events=[vital("CLS", 0.1)] * 201), "events"),
         (beacon(session="has spaces"), "session"),
         ({"key": "shop-key"}, "events"),
+        (json.dumps(beacon([vital("LCP", 1.0, attribution={"target": "a\u0000b"})])), "detail"),
+        (json.dumps(beacon()).replace("Order", "\\ud800"), "detail"),
+        (b"\xff\xfe not utf-8", "detail"),
     ],
 )
 def test_it_answers_400_with_field_errors_and_stores_nothing(client, site, body, field):

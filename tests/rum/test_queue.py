@@ -177,3 +177,16 @@ def test_metrics_show_the_beacons_waiting_for_the_worker(site, client, settings)
     assert "perfmon_rum_queued_beacons 3.0" in body
     ingest.drain()
     assert "perfmon_rum_queued_beacons 0.0" in client.get("/metrics").content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_a_beacon_the_database_refuses_does_not_block_the_others(site):
+    good, bad, later = beacon_rows(site, 3)
+    bad[0]["target"] = "nul \x00 in text"  # PostgreSQL refuses it (the endpoint would too)
+    enqueue_without_kick([good, bad, later])
+    assert ingest.drain() == 12
+    assert Event.objects.count() == 12
+    assert ingest.backlog() == 0
+    assert get_redis().llen(ingest.dead_key()) == 1  # kept aside, not dropped
