@@ -9,7 +9,7 @@
 import { onCLS, onFCP, onINP, onLCP, onTTFB } from "web-vitals/attribution";
 
 var MAX_EVENTS_PER_BEACON = 100; // the endpoint takes up to 200
-var MAX_BODY_CHARS = 60000; // the endpoint takes up to 64 KB
+var MAX_BODY_BYTES = 60000; // the endpoint takes up to 64 KB
 var MAX_HELD_EVENTS = 500; // kept while waiting for consent
 var MAX_ERRORS_PER_PAGE = 20;
 
@@ -139,6 +139,10 @@ function send(body) {
   }
 }
 
+function size(body) {
+  return new Blob([body]).size; // bytes in UTF-8, as sent
+}
+
 function flush() {
   if (!canSend() || !queue.length) return;
   var pending = queue;
@@ -146,11 +150,11 @@ function flush() {
   while (pending.length) {
     var count = Math.min(pending.length, MAX_EVENTS_PER_BEACON);
     var body = beacon(pending.slice(0, count));
-    while (body.length > MAX_BODY_CHARS && count > 1) {
+    while (size(body) > MAX_BODY_BYTES && count > 1) {
       count = Math.ceil(count / 2);
       body = beacon(pending.slice(0, count));
     }
-    if (body.length <= MAX_BODY_CHARS) send(body);
+    if (size(body) <= MAX_BODY_BYTES) send(body);
     pending = pending.slice(count);
   }
 }
