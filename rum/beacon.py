@@ -105,6 +105,7 @@ class _EventBase(serializers.Serializer):
     type = serializers.ChoiceField(EVENT_TYPES)
     page_view = IdField(required=False, help_text="Overrides the beacon's (soft navigations).")
     url = serializers.CharField(max_length=2048, required=False)
+    navigation_type = serializers.ChoiceField(NAVIGATION_TYPES, required=False)
 
 
 class PageViewEventSerializer(_EventBase):
@@ -118,7 +119,6 @@ class VitalEventSerializer(_EventBase):
     delta = serializers.FloatField(required=False, validators=[finite])
     rating = serializers.ChoiceField(vitals.RATINGS, required=False)
     metric_id = serializers.CharField(max_length=64, required=False)
-    navigation_type = serializers.ChoiceField(NAVIGATION_TYPES, required=False)
     attribution = AttributionField(required=False)
 
     def validate(self, attrs):

@@ -59,11 +59,12 @@ function sessionId() {
 
 function privacySignal() {
   var nav = navigator;
-  return nav.globalPrivacyControl === true || nav.doNotTrack === "1" || window.doNotTrack === "1" || nav.msDoNotTrack === "1";
+  return nav.globalPrivacyControl === true || nav.doNotTrack === "1" || window.doNotTrack === "1";
 }
 
 var session = sessionId();
 var pageView = randomId();
+var pageUrl = location.href; // of the page load: a single-page app changes location later
 var enabled = !!siteKey && !!endpoint && !privacySignal() && sampleBucket(session) < sampleRate * 10000;
 
 function navigationEntry() {
@@ -118,7 +119,7 @@ function beacon(events) {
     key: siteKey,
     session: session,
     page_view: pageView,
-    url: location.href,
+    url: pageUrl,
     consent: consent === true,
     device: device(),
     navigation: navigationInfo(),
@@ -190,13 +191,15 @@ function attribution(metric) {
 function softView(id, url) {
   if (!softViews[id]) {
     softViews[id] = { pv: pageView + "-" + id, url: clip(url, 2000) };
-    push({ type: "pageview", title: clip(document.title, 300) }, softViews[id]);
+    push({ type: "pageview", title: clip(document.title, 300), navigation_type: "soft-navigation" }, softViews[id]);
   }
   return softViews[id];
 }
 
 function onMetric(metric) {
-  var view = metric.navigationType === "soft-navigation" && metric.navigationId ? softView(metric.navigationId, metric.navigationURL || location.href) : null;
+  var soft = metric.navigationType === "soft-navigation";
+  if (soft && metric.name === "TTFB") return; // no request behind a soft navigation
+  var view = soft && metric.navigationId ? softView(metric.navigationId, metric.navigationURL || location.href) : null;
   push(
     {
       type: "vital",
@@ -247,6 +250,7 @@ function start() {
       // Restored from the back/forward cache: a new page view of the same page.
       restored = true;
       pageView = randomId();
+      pageUrl = location.href;
       seenErrors = {};
       errorCount = 0;
       push({ type: "pageview", title: clip(document.title, 300), referrer: "" });

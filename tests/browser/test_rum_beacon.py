@@ -161,3 +161,25 @@ def test_an_origin_not_allowed_is_refused_and_nothing_is_stored(page, live_serve
     assert answers, "the script sent nothing"
     assert "status of 403" in answers[0]
     assert stored(rum_site) == []
+
+
+def test_a_single_page_app_route_change_is_a_page_view_of_its_own(page, live_server, rum_site):
+    page.goto(f"{live_server.url}/rum/demo/?key={rum_site.public_key}")
+    page.wait_for_timeout(500)
+    page.click("#spa-cart")  # pushState and new content after a click: a soft navigation
+    page.wait_for_timeout(1500)
+    page.goto(f"{live_server.url}/admin/login/")
+
+    def both_views():
+        views = [e for e in stored(rum_site) if e.kind == Event.PAGEVIEW]
+        return views if len(views) == 2 else None
+
+    views = wait_until(both_views, timeout=15, message="the soft navigation was not reported")
+    by_page = {v.page: v for v in views}
+    assert set(by_page) == {"/rum/demo/", "/rum/demo/cart/"}
+    assert by_page["/rum/demo/cart/"].navigation_type == "soft-navigation"
+    soft = Event.objects.filter(page_view_id=by_page["/rum/demo/cart/"].page_view_id)
+    assert {e.navigation_type for e in soft} == {"soft-navigation"}
+    assert "TTFB" not in {e.name for e in soft}  # no request behind a soft navigation
+    hard = Event.objects.filter(page_view_id=by_page["/rum/demo/"].page_view_id, kind="vital")
+    assert {e.page for e in hard} == {"/rum/demo/"}
