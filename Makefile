@@ -37,7 +37,16 @@ $(VENV)/.installed: requirements-dev.txt | $(BIN)/uv
 	touch $@
 
 # Front-end assets built from npm packages (added by the apps that need them).
-assets:
+assets: static/rum/rum.js
+
+# npm packages, reinstalled from the lock whenever it changes.
+node_modules/.installed: package.json package-lock.json
+	npm ci --loglevel=error
+	touch $@
+
+# The RUM script: our loader bundled with web-vitals (esbuild).
+static/rum/rum.js: node_modules/.installed rum/js/rum.js rum/js/build.mjs
+	node rum/js/build.mjs
 
 var/secret_key:
 	mkdir -p var

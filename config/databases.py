@@ -39,4 +39,8 @@ def sqlite_config(path: Path) -> dict:
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"
             ),
         },
+        # Tests get a file too, not the in-memory default: a live test server's
+        # concurrent requests then wait for the write lock instead of failing
+        # with "database table is locked".
+        "TEST": {"NAME": str(path.with_name(f"test_{path.name}"))},
     }

@@ -266,3 +266,15 @@ ALERTS_ACK_LINK_MAX_AGE_DAYS = env_int("ALERTS_ACK_LINK_MAX_AGE_DAYS", 7)
 DATAQUALITY_IMPORT_MAX_MB = env_int("DATAQUALITY_IMPORT_MAX_MB", 20)
 # Statements shown in a scheduled email report's "worst statements" list.
 DATAQUALITY_REPORT_WORST = env_int("DATAQUALITY_REPORT_WORST", 10)
+
+# --- rum ----------------------------------------------------------------------
+# Beacons one client address may send per period ("N/s", "N/min", "N/hour").
+RUM_THROTTLE_RATE = env_str("RUM_THROTTLE_RATE", "120/min")
+# Seconds after which a batch claimed by a worker that died is inserted by another.
+RUM_CLAIM_LEASE_SECONDS = env_float("RUM_CLAIM_LEASE_SECONDS", 60.0)
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "RumEventTypeEnum": "rum.beacon.EVENT_TYPES",
+        "RumNavigationTypeEnum": "rum.beacon.NAVIGATION_TYPES",
+    }
+)

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class RumConfig(AppConfig):
     name = "rum"
     verbose_name = "Real user monitoring"
+
+    def ready(self):
+        from config.metrics import register_collector
+        from rum import sites  # noqa: F401  (cache invalidation on site changes)
+        from rum.metrics import QueueCollector
+
+        register_collector(QueueCollector())

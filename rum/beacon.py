@@ -1,0 +1,342 @@
+"""The beacon a browser sends: its validation, and the event rows it becomes."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from datetime import datetime
+from functools import cache
+
+from django.core.validators import RegexValidator
+from django.urls import Resolver404, resolve
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+from rest_framework import serializers
+
+from rum import vitals
+from rum.normalise import normalise_path, referrer_host, split_url
+from rum.useragent import classify
+
+MAX_EVENTS = 200
+MAX_MS = 600_000  # ten minutes: any longer duration is an artefact
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]+$")
+NAVIGATION_TYPES = (
+    "navigate",
+    "reload",
+    "back-forward",
+    "back-forward-cache",
+    "prerender",
+    "restore",
+    "soft-navigation",
+)
+CONNECTIONS = ("slow-2g", "2g", "3g", "4g")
+EVENT_TYPES = ("pageview", "vital", "error", "custom")
+
+
+def finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise serializers.ValidationError("must be a finite number")
+    return value
+
+
+class IdField(serializers.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
+        self.validators.append(RegexValidator(ID_PATTERN, "letters, digits and _ . : - only"))
+
+
+@extend_schema_field(
+    {"type": "object", "maxProperties": 12,
+     "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "number"}]}}
+)  # fmt: skip
+class AttributionField(serializers.Field):
+    """Flat attribution: up to 12 keys, each a short string or a finite number.
+
+    One loop over the keys, no field per value: it runs for every event.
+    """
+
+    def to_representation(self, value):
+        return value
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Expected an object of names to values.")
+        if len(data) > 12:
+            raise serializers.ValidationError("at most 12 attribution entries")
+        clean = {}
+        for key, value in data.items():
+            if len(key) > 40:
+                raise serializers.ValidationError(f"key {key[:40]!r}… is too long")
+            if isinstance(value, bool) or value is None:
+                continue
+            if isinstance(value, int | float):
+                if not math.isfinite(value) or abs(value) > 1e9:
+                    raise serializers.ValidationError(f"{key}: must be a finite number")
+                clean[key] = value
+            elif isinstance(value, str):
+                clean[key] = value[:1000]
+            else:
+                raise serializers.ValidationError(f"{key}: must be a string or a number")
+        return clean
+
+
+class DeviceSerializer(serializers.Serializer):
+    viewport_width = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
+    viewport_height = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
+    memory = serializers.FloatField(min_value=0, max_value=4096, required=False)
+    connection = serializers.ChoiceField(CONNECTIONS, required=False)
+
+
+class NavigationSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(NAVIGATION_TYPES, default="navigate")
+    prerendered = serializers.BooleanField(default=False)
+    restored = serializers.BooleanField(default=False)
+
+
+class ServerTimingSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=64)
+    duration = serializers.FloatField(min_value=0, max_value=MAX_MS)
+    description = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+class _EventBase(serializers.Serializer):
+    id = IdField(help_text="Unique per event; a resent event with the same id is stored once.")
+    type = serializers.ChoiceField(EVENT_TYPES)
+    page_view = IdField(required=False, help_text="Overrides the beacon's (soft navigations).")
+    url = serializers.CharField(max_length=2048, required=False)
+    navigation_type = serializers.ChoiceField(NAVIGATION_TYPES, required=False)
+
+
+class PageViewEventSerializer(_EventBase):
+    title = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    referrer = serializers.CharField(max_length=2048, required=False, allow_blank=True)
+
+
+class VitalEventSerializer(_EventBase):
+    name = serializers.ChoiceField(vitals.NAMES)
+    value = serializers.FloatField(validators=[finite])
+    delta = serializers.FloatField(required=False, validators=[finite])
+    rating = serializers.ChoiceField(vitals.RATINGS, required=False)
+    metric_id = serializers.CharField(max_length=64, required=False)
+    attribution = AttributionField(required=False)
+
+    def validate(self, attrs):
+        maximum = vitals.VITALS[attrs["name"]].maximum
+        for field in ("value", "delta"):
+            if field in attrs and not -maximum <= attrs[field] <= maximum:
+                raise serializers.ValidationError({field: f"must be within ±{maximum:g}"})
+        if attrs["value"] < 0:
+            raise serializers.ValidationError({"value": "must not be negative"})
+        return attrs
+
+
+class ErrorEventSerializer(_EventBase):
+    kind = serializers.ChoiceField(["error", "unhandledrejection"], default="error")
+    message = serializers.CharField(max_length=1000)
+    source = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    line = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
+    column = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
+    stack = serializers.CharField(max_length=8000, required=False, allow_blank=True)
+
+
+class CustomEventSerializer(_EventBase):
+    name = serializers.CharField(max_length=100)
+    value = serializers.FloatField(required=False, validators=[finite])
+    attrs = AttributionField(required=False)
+
+
+EVENT_SERIALIZERS = {
+    "pageview": PageViewEventSerializer,
+    "vital": VitalEventSerializer,
+    "error": ErrorEventSerializer,
+    "custom": CustomEventSerializer,
+}
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="RumEvent",
+        serializers=EVENT_SERIALIZERS,
+        resource_type_field_name="type",
+    )
+)
+class EventField(serializers.Field):
+    """One event, validated by the serializer of its `type` (one instance each, reused)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.by_type = {kind: cls() for kind, cls in EVENT_SERIALIZERS.items()}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Expected an event object.")
+        serializer = self.by_type.get(data.get("type"))
+        if serializer is None:
+            raise serializers.ValidationError(
+                {"type": [f"must be one of {', '.join(EVENT_TYPES)}"]}
+            )
+        return serializer.run_validation(data)
+
+    def to_representation(self, value):
+        return value
+
+
+class BeaconSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=64, help_text="The site's public key.")
+    session = IdField(help_text="Random per browser tab session.")
+    page_view = IdField(help_text="Random per page view.")
+    url = serializers.CharField(max_length=2048, help_text="The page's URL (query dropped).")
+    consent = serializers.BooleanField(default=False)
+    device = DeviceSerializer(required=False)
+    navigation = NavigationSerializer(required=False)
+    server_timing = ServerTimingSerializer(many=True, required=False, max_length=20)
+    events = serializers.ListField(child=EventField(), min_length=1, max_length=MAX_EVENTS)
+
+
+@cache
+def _beacon_serializer() -> BeaconSerializer:
+    # Building a serializer copies all its fields: one per process, reused (it keeps no state).
+    return BeaconSerializer()
+
+
+def validate_beacon(data) -> tuple[dict | None, dict | None]:
+    """(validated beacon, None) or (None, field errors)."""
+    try:
+        return _beacon_serializer().run_validation(data), None
+    except serializers.ValidationError as exc:
+        return None, exc.detail
+
+
+class AcceptedSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField(help_text="Events accepted (stored exactly once).")
+    sampled_out = serializers.IntegerField(
+        required=False, help_text="Events dropped: the session is outside the sample rate."
+    )
+    ignored = serializers.IntegerField(required=False, help_text="Events dropped: sent by a bot.")
+
+
+def server_times(entries: list[dict]) -> tuple[float | None, float | None]:
+    """Server and DB time of the navigation from its Server-Timing (`app`, `db`)."""
+    found = {e["name"]: e["duration"] for e in entries}
+    server = found.get("app", found.get("total"))
+    return server, found.get("db")
+
+
+def route_of(host: str, path: str, request_host: str) -> str:
+    """The Django route template of a page this site serves itself, else ""."""
+    if not host or host != request_host.split(":")[0]:
+        return ""
+    try:
+        match = resolve(path or "/")
+    except (Resolver404, ValueError):
+        return ""
+    return "/" + match.route if match.route is not None else ""
+
+
+def fingerprint(message: str, stack: str, source: str, line: int) -> str:
+    """Message (numbers folded) plus the top stack frame, so one bug is one group."""
+    frame = next((f.strip() for f in stack.splitlines() if "at " in f or "@" in f), "")
+    if not frame:
+        frame = f"{split_url(source)[1]}:{line}"
+    text = re.sub(r"\d+", "N", message) + "\n" + re.sub(r"\?[^:)\s]*", "", frame)
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+def event_rows(
+    beacon: dict, site_id: int, user_agent: str, request_host: str, received_at: datetime
+) -> list[dict]:
+    """The validated beacon as rows of rum_event (privacy rules applied)."""
+    client = classify(user_agent)
+    device = beacon.get("device") or {}
+    navigation = beacon.get("navigation") or {}
+    server_ms, db_ms = server_times(beacon.get("server_timing") or [])
+    common = {
+        "site_id": site_id,
+        "received_at": received_at.isoformat(),
+        "session_id": beacon["session"],
+        "device": client.device,
+        "browser": client.browser,
+        "os": client.os,
+        "connection": device.get("connection", ""),
+    }
+    context = {k: v for k, v in {**device, **navigation}.items() if k != "connection"}
+    routes: dict[str, tuple[str, str, str]] = {}
+    rows = []
+    for event in beacon["events"]:
+        url = event.get("url") or beacon["url"]
+        if url not in routes:
+            host, path = split_url(url)
+            routes[url] = (host[:255], normalise_path(path), route_of(host, path, request_host))
+        host, page, route = routes[url]
+        rows.append(
+            {
+                **common,
+                **_by_kind(event, server_ms, db_ms, context),
+                "event_key": f"{beacon['session']}:{event['id']}"[:140],
+                "page_view_id": event.get("page_view") or beacon["page_view"],
+                "kind": event["type"],
+                "host": host,
+                "page": page,
+                "route": route[:300],
+                "navigation_type": event.get("navigation_type") or navigation.get("type", ""),
+            }
+        )
+    return rows
+
+
+def _by_kind(event: dict, server_ms, db_ms, context: dict) -> dict:
+    kind = event["type"]
+    row = {
+        "name": "",
+        "value": None,
+        "delta": None,
+        "rating": "",
+        "target": "",
+        "server_ms": None,
+        "db_ms": None,
+        "message": "",
+        "fingerprint": "",
+        "detail": {},
+    }
+    if kind == "pageview":
+        row.update(server_ms=server_ms, db_ms=db_ms)
+        row["detail"] = {
+            **context,
+            "title": event.get("title", ""),
+            "referrer": referrer_host(event.get("referrer", "")),
+        }
+    elif kind == "vital":
+        vital = vitals.VITALS[event["name"]]
+        attribution = event.get("attribution") or {}
+        row.update(
+            name=vital.name,
+            value=event["value"],
+            delta=event.get("delta"),
+            rating=vital.rate(event["value"]),
+            target=str(attribution.get("target", ""))[:300],
+        )
+        if vital.name == "TTFB":
+            row.update(server_ms=server_ms, db_ms=db_ms)
+        if "url" in attribution:  # the LCP resource: no query string either
+            attribution["url"] = attribution["url"].split("?", 1)[0].split("#", 1)[0]
+        row["detail"] = {"metric_id": event.get("metric_id", ""), "attribution": attribution}
+    elif kind == "error":
+        # URLs in the stack and source lose their query strings (tokens, e-mails).
+        stack = re.sub(r"\?[^\s:)]*", "", event.get("stack", ""))
+        source = event.get("source", "").split("?", 1)[0]
+        row.update(
+            message=event["message"],
+            name=event.get("kind", "error"),
+            fingerprint=fingerprint(event["message"], stack, source, event.get("line", 0)),
+        )
+        row["detail"] = {
+            "source": source,
+            "line": event.get("line", 0),
+            "column": event.get("column", 0),
+            "stack": stack,
+        }
+    else:
+        row.update(name=event["name"], value=event.get("value"))
+        row["detail"] = {"attrs": event.get("attrs") or {}}
+    return row

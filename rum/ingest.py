@@ -1,0 +1,263 @@
+"""Accepted events: queued in Redis and bulk-inserted by a worker, or written directly.
+
+Nothing accepted is lost:
+- with Redis, a beacon's rows are one list element; the worker moves a batch
+  into a claim list (atomically, in Redis), inserts it, then deletes the claim.
+  A worker killed in between leaves the claim behind; the next drain takes over
+  claims older than the lease and inserts them again;
+- every row carries an idempotency key (unique per site), and the insert skips
+  keys already stored, so inserting a batch twice stores it once;
+- when Redis is not configured or not reachable, the request writes directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from datetime import datetime, timedelta
+
+import redis
+from django.conf import settings
+from django.db import DataError, IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from config.redis_client import get_redis, redis_configured, redis_key
+from rum.models import DirtyHour, Event
+
+log = logging.getLogger(__name__)
+
+COLUMNS = (
+    "site_id", "event_key", "received_at", "session_id", "page_view_id", "kind", "host",
+    "page", "route", "name", "value", "delta", "rating", "navigation_type", "target",
+    "device", "browser", "os", "connection", "server_ms", "db_ms", "message",
+    "fingerprint", "detail",
+)  # fmt: skip
+BATCH_BEACONS = 500
+KICK_TTL_MS = 10_000
+# A page view's events may straddle an hour: its CWV verdict looks this far around.
+PAGE_VIEW_SPAN = timedelta(minutes=30)
+
+_CLAIM = """
+local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #items == 0 then return items end
+redis.call('LTRIM', KEYS[1], #items, -1)
+redis.call('RPUSH', KEYS[2], unpack(items))
+redis.call('ZADD', KEYS[3], ARGV[2], KEYS[2])
+return items
+"""
+# Take over a claim only if it is still the stale one we saw (two drains may race).
+_TAKE_OVER = """
+local score = redis.call('ZSCORE', KEYS[2], KEYS[1])
+if not score or tonumber(score) > tonumber(ARGV[1]) then return false end
+redis.call('ZADD', KEYS[2], ARGV[2], KEYS[1])
+return redis.call('LRANGE', KEYS[1], 0, -1)
+"""
+
+
+def queue_key() -> str:
+    return redis_key("rum", "events")
+
+
+def claims_key() -> str:
+    return redis_key("rum", "claims")
+
+
+def kick_key() -> str:
+    return redis_key("rum", "drain-requested")
+
+
+def accept(rows: list[dict]) -> str:
+    """Take accepted rows; answer how: "queued" (Redis) or "stored" (written directly)."""
+    if not rows:
+        return "stored"
+    if redis_configured():
+        try:
+            _enqueue(rows)
+            return "queued"
+        except redis.RedisError as exc:
+            log.warning("Redis unreachable (%s): writing %d RUM events directly", exc, len(rows))
+    insert_rows(rows)
+    return "stored"
+
+
+def _enqueue(rows: list[dict]) -> None:
+    client = get_redis()
+    pipe = client.pipeline(transaction=False)
+    pipe.rpush(queue_key(), json.dumps(rows, separators=(",", ":")))
+    # Ask for a drain unless one is already pending: a drain clears the flag before it
+    # starts, so rows pushed after that ask for the next one. The flag expires in case
+    # its task is lost; beat drains every few seconds too.
+    pipe.set(kick_key(), 1, nx=True, px=KICK_TTL_MS)
+    _, kicked = pipe.execute()
+    if kicked:
+        from rum.tasks import drain_events
+
+        try:
+            drain_events.delay()
+        except Exception:  # the rows are safe in Redis; beat's drain will take them
+            log.exception("could not send the RUM drain task")
+
+
+def insert_rows(rows: list[dict]) -> None:
+    """Store rows once each (idempotent), and mark their hours for the rollup, atomically."""
+    if not rows:
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            _copy_rows(rows)
+        else:
+            Event.objects.bulk_create(
+                [Event(**_model_fields(row)) for row in rows], ignore_conflicts=True, batch_size=500
+            )
+        mark_dirty(rows)
+
+
+def _model_fields(row: dict) -> dict:
+    fields = dict(row)
+    if isinstance(fields["received_at"], str):
+        fields["received_at"] = parse_datetime(fields["received_at"])
+    return fields
+
+
+def _copy_rows(rows: list[dict]) -> None:
+    columns = ", ".join(COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE rum_event_load ON COMMIT DROP AS "  # noqa: S608 (fixed names)
+            f"SELECT {columns} FROM rum_event WITH NO DATA"
+        )
+        # Django does not wrap COPY's errors: this makes them django.db errors like the rest.
+        with (
+            connection.wrap_database_errors,
+            cursor.copy(f"COPY rum_event_load ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                values = [row[c] for c in COLUMNS]
+                values[-1] = json.dumps(values[-1])
+                copy.write_row(values)
+        cursor.execute(
+            f"INSERT INTO rum_event ({columns}) SELECT {columns} FROM rum_event_load "  # noqa: S608
+            "ON CONFLICT (site_id, event_key) DO NOTHING"
+        )
+        # Dropped now too, in case the caller's transaction goes on (nested atomic blocks).
+        cursor.execute("DROP TABLE rum_event_load")
+
+
+def hours_touched(rows: list[dict]) -> set[tuple[int, datetime]]:
+    hours = set()
+    for row in rows:
+        moment = row["received_at"]
+        if isinstance(moment, str):
+            moment = parse_datetime(moment)
+        for instant in (moment, moment - PAGE_VIEW_SPAN):
+            hours.add((row["site_id"], instant.replace(minute=0, second=0, microsecond=0)))
+    return hours
+
+
+def mark_dirty(rows: list[dict]) -> None:
+    now = timezone.now()
+    DirtyHour.objects.bulk_create(
+        [DirtyHour(site_id=s, hour=h, marked_at=now) for s, h in sorted(hours_touched(rows))],
+        update_conflicts=True,
+        unique_fields=["site", "hour"],
+        update_fields=["marked_at"],
+    )
+
+
+def lease_seconds() -> float:
+    return settings.RUM_CLAIM_LEASE_SECONDS
+
+
+def drain(max_seconds: float = 50.0) -> int:
+    """Insert everything queued in Redis (stale claims first); return the events inserted."""
+    if not redis_configured():
+        return 0
+    try:
+        return _drain(get_redis(), max_seconds)
+    except redis.RedisError as exc:
+        # Requests write directly while Redis is away; the next drain takes the rest.
+        log.warning("Redis unreachable (%s): RUM drain skipped", exc)
+        return 0
+
+
+def _drain(client: redis.Redis, max_seconds: float) -> int:
+    client.delete(kick_key())
+    inserted = recover_claims(client)
+    deadline = time.monotonic() + max_seconds
+    claim = client.register_script(_CLAIM)
+    while time.monotonic() < deadline:
+        claim_key = redis_key("rum", "claim", uuid.uuid4().hex)
+        payloads = claim(
+            keys=[queue_key(), claim_key, claims_key()], args=[BATCH_BEACONS, time.time()]
+        )
+        if not payloads:
+            break
+        inserted += _insert_claim(client, claim_key, payloads)
+    return inserted
+
+
+def recover_claims(client: redis.Redis) -> int:
+    """Insert the batches of workers that died between claiming and finishing."""
+    stale_before = time.time() - lease_seconds()
+    take_over = client.register_script(_TAKE_OVER)
+    inserted = 0
+    for claim_key in client.zrangebyscore(claims_key(), "-inf", stale_before):
+        claim_key = claim_key.decode()
+        payloads = take_over(keys=[claim_key, claims_key()], args=[stale_before, time.time()])
+        if payloads:
+            log.warning("taking over a stale RUM claim of %d beacons", len(payloads))
+            inserted += _insert_claim(client, claim_key, payloads)
+        elif payloads is not None and not client.exists(claim_key):
+            client.zrem(claims_key(), claim_key)  # an empty leftover
+    return inserted
+
+
+def _insert_claim(client: redis.Redis, claim_key: str, payloads: list[bytes]) -> int:
+    rows = [row for payload in payloads for row in json.loads(payload)]
+    try:
+        insert_rows(rows)
+    except (DataError, IntegrityError, UnicodeError):
+        # One beacon the database refuses must not block the others: insert them one by
+        # one and keep the refused ones aside (never dropped) for someone to look at.
+        log.exception("a RUM batch was refused; inserting its %d beacons one by one", len(payloads))
+        rows = _insert_one_by_one(client, payloads)
+    pipe = client.pipeline(transaction=True)
+    pipe.delete(claim_key)
+    pipe.zrem(claims_key(), claim_key)
+    pipe.execute()
+    return len(rows)
+
+
+def queued() -> int:
+    """Beacons waiting in the queue (0 when Redis is unreachable)."""
+    try:
+        return get_redis().llen(queue_key())
+    except redis.RedisError:
+        return 0
+
+
+def dead_key() -> str:
+    return redis_key("rum", "refused")
+
+
+def _insert_one_by_one(client: redis.Redis, payloads: list[bytes]) -> list[dict]:
+    inserted = []
+    for payload in payloads:
+        rows = json.loads(payload)
+        try:
+            insert_rows(rows)
+            inserted.extend(rows)
+        except (DataError, IntegrityError, UnicodeError):
+            log.exception("the database refused a RUM beacon; kept in Redis under %s", dead_key())
+            client.rpush(dead_key(), payload)
+    return inserted
+
+
+def backlog() -> int:
+    """Beacons waiting in Redis (queued plus claimed), for /metrics and tests."""
+    client = get_redis()
+    claimed = sum(client.llen(key) for key in client.zrange(claims_key(), 0, -1))
+    return client.llen(queue_key()) + claimed

@@ -1,0 +1,180 @@
+"""RUM storage: sites that send beacons, raw events, and hourly rollups."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+def new_public_key() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def validate_origin(value: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise ValidationError(f"{value!r} is not an origin like https://shop.example.com")
+
+
+class Site(models.Model):
+    """A website that loads the RUM script with this site's public key."""
+
+    name = models.CharField(max_length=100, unique=True)
+    public_key = models.CharField(
+        max_length=64,
+        unique=True,
+        default=new_public_key,
+        help_text="Goes into the script tag as data-site-key. Public: it only allows sending.",
+    )
+    allowed_origins = models.TextField(
+        blank=True,
+        help_text="Origins allowed to send beacons, one per line, e.g. https://shop.example.com",
+    )
+    sample_rate = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of sessions kept, 0 to 1 (put the same value in data-sample-rate).",
+    )
+    consent_required = models.BooleanField(
+        default=False,
+        help_text="Refuse beacons until the page calls rum.consent(true) "
+        "(add data-require-consent to the script tag).",
+    )
+    retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="Days raw events are kept; empty means RETENTION_RUM_EVENTS_DAYS.",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        for origin in self.origin_list():
+            validate_origin(origin)
+
+    def origin_list(self) -> list[str]:
+        return [
+            line.strip().rstrip("/") for line in self.allowed_origins.splitlines() if line.strip()
+        ]
+
+    @property
+    def retention(self) -> int:
+        return self.retention_days or settings.RETENTION_RUM_EVENTS_DAYS
+
+
+class Event(models.Model):
+    """One thing a browser reported: a page view, a vital, a JS error or a custom event.
+
+    No raw IP and no query string are stored; `page` is the normalised path
+    (`/orders/:id`). `(site, event_key)` is unique: the idempotency key that
+    makes re-inserting a batch harmless.
+    """
+
+    PAGEVIEW, VITAL, ERROR, CUSTOM = "pageview", "vital", "error", "custom"
+    KINDS = [(k, k) for k in (PAGEVIEW, VITAL, ERROR, CUSTOM)]
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="events")
+    event_key = models.CharField(max_length=140)
+    received_at = models.DateTimeField()
+    session_id = models.CharField(max_length=64)
+    page_view_id = models.CharField(max_length=80)
+    kind = models.CharField(max_length=10, choices=KINDS)
+    host = models.CharField(max_length=255, blank=True)
+    page = models.CharField(max_length=500)
+    route = models.CharField(max_length=300, blank=True)
+    name = models.CharField(max_length=100, blank=True)  # LCP ... or a custom event's name
+    value = models.FloatField(null=True)
+    delta = models.FloatField(null=True)
+    rating = models.CharField(max_length=20, blank=True)
+    navigation_type = models.CharField(max_length=24, blank=True)
+    target = models.CharField(max_length=300, blank=True)  # LCP element, INP/CLS target
+    device = models.CharField(max_length=10)
+    browser = models.CharField(max_length=60, blank=True)
+    os = models.CharField(max_length=60, blank=True)
+    connection = models.CharField(max_length=10, blank=True)
+    server_ms = models.FloatField(null=True)
+    db_ms = models.FloatField(null=True)
+    message = models.TextField(blank=True)
+    fingerprint = models.CharField(max_length=40, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "event_key"], name="rum_event_idempotency")
+        ]
+        indexes = [
+            models.Index(fields=["received_at"], name="rum_event_received"),
+            models.Index(fields=["site", "kind", "received_at"], name="rum_event_site_kind"),
+            models.Index(fields=["session_id"], name="rum_event_session"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.name} {self.page}"
+
+
+class Rollup(models.Model):
+    """Per site, page, metric, device class and hour: counts, ratings and a log histogram.
+
+    `metric` is a vital (LCP, INP, CLS, FCP, TTFB), PV (page views) or CWV
+    (page views assessed on Core Web Vitals; `good` = those passing all).
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="rollups")
+    hour = models.DateTimeField()
+    page = models.CharField(max_length=500)
+    metric = models.CharField(max_length=8)
+    device = models.CharField(max_length=10)
+    count = models.PositiveIntegerField(default=0)
+    good = models.PositiveIntegerField(default=0)
+    needs_improvement = models.PositiveIntegerField(default=0)
+    poor = models.PositiveIntegerField(default=0)
+    histogram = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "hour", "page", "metric", "device"], name="rum_rollup_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["hour", "metric"], name="rum_rollup_hour_metric")]
+
+    def __str__(self):
+        return f"{self.site} {self.hour:%Y-%m-%d %H}h {self.page} {self.metric} {self.device}"
+
+
+class DirtyHour(models.Model):
+    """An hour whose rollups must be rebuilt: marked in the same transaction as the insert."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE)
+    hour = models.DateTimeField()
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "hour"], name="rum_dirty_unique")]
+
+    def __str__(self):
+        return f"{self.site} {self.hour:%Y-%m-%d %H}h"
+
+
+class RumDashboard(models.Model):
+    """No table: carries the permission to see the RUM dashboards and API."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [("view_rum", "Can view the Real User Monitoring dashboards")]
+
+    def __str__(self):
+        return "Real user monitoring"

@@ -1,0 +1,24 @@
+from celery import shared_task
+
+from rum import ingest, rollups
+
+
+@shared_task(name="rum.drain_events", ignore_result=True)
+def drain_events():
+    """Insert the events queued in Redis; hand over to a fresh task if some are left."""
+    inserted = ingest.drain()
+    if inserted and ingest.queued():
+        drain_events.delay()
+    return inserted
+
+
+@shared_task(name="rum.rollup", ignore_result=True)
+def rollup():
+    """Rebuild the hourly rollups of hours that received events."""
+    return rollups.rebuild_dirty()
+
+
+@shared_task(name="rum.purge", ignore_result=True)
+def purge():
+    """Delete raw events past their site's retention."""
+    return rollups.purge_expired()

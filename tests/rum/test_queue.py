@@ -1,0 +1,192 @@
+"""Nothing accepted is lost, nothing is stored twice: Redis queue, direct writes, dead workers."""
+
+import json
+import os
+import signal
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+
+from config.redis_client import get_redis
+from rum import ingest
+from rum.beacon import BeaconSerializer, event_rows
+from rum.models import Event
+from tests.rum.conftest import CHROME_DESKTOP, beacon, post
+from tests.support import (
+    background,
+    celery_worker_command,
+    closed_port,
+    run_python,
+    subprocess_env,
+    wait_until,
+)
+
+
+def beacon_rows(site, n_beacons: int) -> list[list[dict]]:
+    """n realistic beacons (six events each) as the endpoint would queue them."""
+    serializer = BeaconSerializer(data=beacon())
+    serializer.is_valid(raise_exception=True)
+    template = event_rows(
+        serializer.validated_data, site.id, CHROME_DESKTOP, "testserver", timezone.now()
+    )
+    return [
+        [{**row, "event_key": f"b{n}:{i}", "session_id": f"s{n}"} for i, row in enumerate(template)]
+        for n in range(n_beacons)
+    ]
+
+
+def enqueue_without_kick(batches: list[list[dict]]) -> None:
+    client = get_redis()
+    client.set(ingest.kick_key(), 1)  # no drain task: the test decides when to drain
+    for rows in batches:
+        ingest._enqueue(rows)
+
+
+def stored_keys() -> list[str]:
+    return list(Event.objects.values_list("event_key", flat=True))
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_accepted_events_wait_in_redis_until_a_drain_inserts_them(site):
+    enqueue_without_kick(beacon_rows(site, 3))
+    assert ingest.backlog() == 3
+    assert Event.objects.count() == 0
+
+    assert ingest.drain() == 18
+    assert Event.objects.count() == 18
+    assert ingest.backlog() == 0
+
+
+@pytest.mark.django_db
+def test_with_redis_unreachable_the_endpoint_writes_directly(client, site):
+    with override_settings(REDIS_URL=f"redis://127.0.0.1:{closed_port()}/1"):
+        response = post(client, beacon())
+    assert response.status_code == 202
+    assert response.json() == {"accepted": 6}
+    assert Event.objects.count() == 6
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_a_batch_claimed_and_inserted_but_never_released_is_not_stored_twice(site):
+    """A worker that died after its commit but before releasing its claim."""
+    enqueue_without_kick(beacon_rows(site, 4))
+    client = get_redis()
+    claim = client.register_script(ingest._CLAIM)
+    claim_key = ingest.redis_key("rum", "claim", "dead-worker")
+    payloads = claim(keys=[ingest.queue_key(), claim_key, ingest.claims_key()], args=[2, 0])
+    ingest.insert_rows([row for p in payloads for row in json.loads(p)])
+    assert Event.objects.count() == 12
+
+    with override_settings(RUM_CLAIM_LEASE_SECONDS=0):
+        ingest.drain()
+    keys = stored_keys()
+    assert len(keys) == len(set(keys)) == 24
+    assert ingest.backlog() == 0
+    assert not client.exists(claim_key)
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_a_fresh_claim_is_left_to_its_worker(site):
+    enqueue_without_kick(beacon_rows(site, 2))
+    claim = get_redis().register_script(ingest._CLAIM)
+    keys = [ingest.queue_key(), ingest.redis_key("rum", "claim", "busy"), ingest.claims_key()]
+    claim(keys=keys, args=[1, 10**10])  # claimed "now" by a live worker
+    assert ingest.drain() == 6  # only the unclaimed beacon
+    assert ingest.backlog() == 1
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def _waiting_inserts(dsn: str) -> int:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE 'INSERT INTO rum_event %%'"
+        ).fetchone()[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_insert_loses_nothing_and_duplicates_nothing(site, tmp_path):
+    batches = beacon_rows(site, 1200)  # three claims of 500, 500 and 200 beacons
+    expected = {row["event_key"] for rows in batches for row in rows}
+    enqueue_without_kick(batches)
+    dsn = _database_url()
+    env = subprocess_env(
+        DATABASE_URL=dsn,
+        VAR_DIR=str(tmp_path),
+        CELERY_TASK_ALWAYS_EAGER="false",
+        RUM_CLAIM_LEASE_SECONDS="1",
+    )
+    send_drain = "from rum.tasks import drain_events; drain_events.delay()"
+
+    # Hold a lock that blocks inserts into rum_event: the worker stops inside its insert.
+    locker = psycopg.connect(dsn)
+    locker.execute("LOCK TABLE rum_event IN SHARE MODE")
+    log = tmp_path / "worker1.log"
+    with background(celery_worker_command(), env, log) as worker:
+        assert run_python(send_drain, env).returncode == 0
+        wait_until(lambda: _waiting_inserts(dsn) == 1, timeout=60, message=log.read_text())
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+    locker.rollback()
+    locker.close()
+
+    assert Event.objects.count() == 0
+    assert ingest.backlog() == 1200  # the dead worker's claim is still in Redis
+
+    log = tmp_path / "worker2.log"
+    with background(celery_worker_command(), env, log):
+        assert run_python(send_drain, env).returncode == 0
+        wait_until(lambda: ingest.backlog() == 0, timeout=60, message=log.read_text())
+    keys = stored_keys()
+    assert len(keys) == len(expected)
+    assert set(keys) == expected
+    connection.close()
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_rows_queued_after_a_drain_ask_for_the_next_one(site):
+    enqueue_without_kick(beacon_rows(site, 1))
+    ingest.drain()  # clears the "drain requested" flag first
+    [rows] = beacon_rows(site, 2)[1:]
+    assert ingest.accept(rows) == "queued"  # asks for a drain: run inline by the test settings
+    assert Event.objects.count() == 12
+    assert ingest.backlog() == 0
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_metrics_show_the_beacons_waiting_for_the_worker(site, client, settings):
+    settings.METRICS_ALLOWED_IPS = ["127.0.0.1"]
+    enqueue_without_kick(beacon_rows(site, 3))
+    body = client.get("/metrics").content.decode()
+    assert "perfmon_rum_queued_beacons 3.0" in body
+    ingest.drain()
+    assert "perfmon_rum_queued_beacons 0.0" in client.get("/metrics").content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_a_beacon_the_database_refuses_does_not_block_the_others(site):
+    good, bad, later = beacon_rows(site, 3)
+    bad[0]["target"] = "nul \x00 in text"  # PostgreSQL refuses it (the endpoint would too)
+    enqueue_without_kick([good, bad, later])
+    assert ingest.drain() == 12
+    assert Event.objects.count() == 12
+    assert ingest.backlog() == 0
+    assert get_redis().llen(ingest.dead_key()) == 1  # kept aside, not dropped

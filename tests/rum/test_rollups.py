@@ -1,0 +1,104 @@
+"""Hourly rollups: rebuilt from raw events, idempotent, per page view; retention purge."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from rum import ingest, rollups
+from rum.models import DirtyHour, Event, Rollup
+from rum.privacy import forget_sessions
+from tests.rum.conftest import SAFARI_IPHONE, beacon, post, vital
+
+pytestmark = pytest.mark.django_db
+
+
+def view(lcp, inp=100.0, cls=0.01, page_view=None, session=None):
+    events = [
+        {"id": f"pv-{lcp}-{inp}", "type": "pageview", "title": "t"},
+        *(vital(name, value) for name, value in [("LCP", lcp), ("INP", inp), ("CLS", cls)]),
+        vital("TTFB", 200.0),
+    ]
+    extra = {"page_view": page_view} if page_view else {}
+    if session:
+        extra["session"] = session
+    return beacon(events, **extra)
+
+
+def rollup(metric, device="desktop"):
+    return Rollup.objects.get(metric=metric, device=device, page="/orders/:id")
+
+
+def test_an_hour_rolls_up_page_views_vitals_and_the_cwv_verdict(client, site):
+    for lcp in (1000.0, 2000.0, 3000.0, 5000.0):
+        post(client, view(lcp))
+    post(client, view(1500.0, inp=600.0), ua=SAFARI_IPHONE)
+    assert rollups.rebuild_dirty() >= 1
+
+    lcp = rollup("LCP")
+    assert (lcp.count, lcp.good, lcp.needs_improvement, lcp.poor) == (4, 2, 1, 1)
+    assert abs(rollups.sketch.quantile(lcp.histogram, 0.75) - 3000) / 3000 < 0.01
+    assert rollup("PV").count == 4
+    cwv = rollup("CWV")
+    assert (cwv.count, cwv.good, cwv.poor) == (4, 2, 2)
+    mobile = rollup("CWV", "mobile")
+    assert (mobile.count, mobile.good) == (1, 0)  # INP 600 ms is poor
+    assert DirtyHour.objects.count() == 0
+
+
+def test_rebuilding_again_gives_the_same_rollups(client, site):
+    post(client, view(1000.0))
+    rollups.rebuild_dirty()
+    first = list(Rollup.objects.values("hour", "page", "metric", "device", "count", "histogram"))
+    hour = Rollup.objects.first().hour
+    rollups.rebuild_hour(site.id, hour)
+    rollups.rebuild_hour(site.id, hour)
+    again = list(Rollup.objects.values("hour", "page", "metric", "device", "count", "histogram"))
+    assert sorted(map(str, first)) == sorted(map(str, again))
+
+
+def test_a_vital_reported_twice_in_one_page_view_counts_once_with_its_final_value(client, site):
+    body = beacon([vital("CLS", 0.05, delta=0.05)], page_view="pv1")
+    post(client, body)
+    post(client, {**body, "events": [vital("CLS", 0.3, delta=0.25)]})
+    rollups.rebuild_dirty()
+    cls = rollup("CLS")
+    assert (cls.count, cls.poor) == (1, 1)
+
+
+def test_late_events_mark_their_hour_again_and_are_rolled_up(client, site):
+    post(client, view(1000.0, page_view="pv1"))
+    rollups.rebuild_dirty()
+    post(client, beacon([vital("FCP", 700.0)], page_view="pv1"))
+    assert DirtyHour.objects.exists()
+    rollups.rebuild_dirty()
+    assert rollup("FCP").count == 1
+    assert rollup("PV").count == 1
+
+
+def test_forgetting_a_session_deletes_its_events_and_rollups(client, site):
+    post(client, view(1000.0, session="visitor1"))
+    post(client, view(5000.0, session="visitor2"))
+    rollups.rebuild_dirty()
+    assert rollup("PV").count == 2
+
+    assert forget_sessions(["visitor2"]) == 5
+    rollups.rebuild_dirty()
+    assert not Event.objects.filter(session_id="visitor2").exists()
+    assert rollup("PV").count == 1
+    assert rollup("LCP").poor == 0
+
+
+def test_events_past_the_sites_retention_are_purged(client, site):
+    site.retention_days = 7
+    site.save()
+    post(client, view(1000.0))
+    old = timezone.now() - timedelta(days=8)
+    ingest.insert_rows(
+        [{**row, "event_key": f"old{n}", "received_at": old.isoformat()}
+         for n, row in enumerate(Event.objects.values(*ingest.COLUMNS))]
+    )  # fmt: skip
+    assert Event.objects.count() == 10
+    assert rollups.purge_expired() == 5
+    assert Event.objects.count() == 5
+    assert not Event.objects.filter(received_at__lt=timezone.now() - timedelta(days=7)).exists()
