@@ -106,8 +106,15 @@ def test_the_rule_form_refuses_bad_input_with_the_reason(
     assert not Rule.objects.filter(name="Slow checkout").exists()
 
 
-def test_a_seeded_rule_keeps_its_unavailable_source_when_edited(admin_client):
-    rule = Rule.objects.get(source="rum.vital_p75")
+def test_a_rule_keeps_its_unavailable_source_when_edited(admin_client):
+    rule = make_rule(
+        name="Retired LCP",
+        source="retired.vital_p75",
+        aggregation="p75",
+        filters={"vital": "LCP"},
+        threshold=4000,
+        enabled=False,
+    )
     channel = Channel.objects.create(name="Ops", kind="email", target="ops@example.com")
     form = rule_form(
         name=rule.name,
@@ -122,9 +129,9 @@ def test_a_seeded_rule_keeps_its_unavailable_source_when_edited(admin_client):
     response = admin_client.post(f"/admin/alerts/rule/{rule.pk}/change/", form)
     assert response.status_code == 302
     rule.refresh_from_db()
-    assert rule.filters == {"vital": "LCP"} and rule.source == "rum.vital_p75"
+    assert rule.filters == {"vital": "LCP"} and rule.source == "retired.vital_p75"
     warnings = [str(m) for m in get_messages(response.wsgi_request)]
-    assert any("No metric source 'rum.vital_p75' is installed" in m for m in warnings)
+    assert any("No metric source 'retired.vital_p75' is installed" in m for m in warnings)
 
 
 def test_the_rule_form_offers_preview_and_lists_the_sources(admin_client, metric):
