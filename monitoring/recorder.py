@@ -221,6 +221,12 @@ class Recorder:
             self.statements = 0
         return series, samples
 
+    def reset(self) -> None:
+        """Forget everything recorded and every sampling cap used (tests, benchmarks)."""
+        self.take()
+        with self.lock:
+            self.sample_counts = Counter()
+
     def give_back(self, series: dict[tuple, Series], samples: list[dict]) -> None:
         """Merge what a failed flush took back in, so the next flush retries it."""
         newest = max((key[0] for key in series), default=0)

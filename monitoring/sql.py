@@ -20,6 +20,7 @@ PLACEHOLDER = "?"
 @lru_cache(maxsize=8192)
 def normalise(sql: str) -> str:
     out: list[str] = []
+    depth = 0  # parentheses open at this point
     for token in _tokens(sql):
         ttype = token.ttype
         if ttype in T.Comment:
@@ -29,10 +30,11 @@ def normalise(sql: str) -> str:
                 out.append(" ")
             continue
         if ttype in T.Name.Placeholder or ttype in T.Number or ttype in T.String.Single:
-            _emit_placeholder(out)
+            _emit_placeholder(out, inside_parentheses=depth > 0)
         elif ttype in T.Keyword:
             out.append(token.value.upper())
         else:
+            depth += {"(": 1, ")": -1}.get(token.value, 0)
             out.append(token.value)
     text = "".join(out).strip().rstrip(";").strip()
     # VALUES (?, ?), (?, ?) ... has become (?), (?) ...: one row shape is enough.
@@ -46,10 +48,15 @@ def _tokens(sql: str):
         yield from statement.flatten()
 
 
-def _emit_placeholder(out: list[str]) -> None:
-    """Append ?, folding `?, ?, ?` (IN lists, VALUES rows) into a single ?."""
+def _emit_placeholder(out: list[str], inside_parentheses: bool) -> None:
+    """Append ?, folding `(?, ?, ?)` (IN lists, VALUES rows) into `(?)`."""
     meaningful = [item for item in out[-4:] if item != " "]
-    if len(meaningful) >= 2 and meaningful[-1] == "," and meaningful[-2] == PLACEHOLDER:
+    if (
+        inside_parentheses
+        and len(meaningful) >= 2
+        and meaningful[-1] == ","
+        and meaningful[-2] == PLACEHOLDER
+    ):
         while out and out[-1] in (" ", ","):
             out.pop()
         return

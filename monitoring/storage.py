@@ -115,7 +115,7 @@ def prepare_sample(sample: dict) -> dict:
     queries = []
     for sql, ms in sample["queries"]:
         fp, statement = fingerprint(sql)
-        queries.append({"fingerprint": fp, "sql": statement, "ms": round(ms, 3)})
+        queries.append({"fingerprint": fp, "sql": statement, "ms": round(float(ms), 3)})
     repeated: dict[str, dict] = {}
     for sql, count in sample["repeated"].items():
         fp, statement = fingerprint(sql)
@@ -126,11 +126,11 @@ def prepare_sample(sample: dict) -> dict:
         "time": sample["time"],
         "route": sample["route"][:255],
         "method": sample["method"][:10],
-        "status": sample["status"],
-        "duration_ms": round(sample["duration_ms"], 3),
-        "db_ms": round(sample["db_ms"], 3),
-        "query_count": sample["query_count"],
-        "slow": sample["slow"],
+        "status": int(sample["status"]),
+        "duration_ms": round(float(sample["duration_ms"]), 3),
+        "db_ms": round(float(sample["db_ms"]), 3),
+        "query_count": int(sample["query_count"]),
+        "slow": bool(sample["slow"]),
         "n_plus_one": bool(repeated),
         "host": HOST,
         "queries": queries,

@@ -9,9 +9,9 @@ from monitoring.recorder import recorder as the_recorder
 @pytest.fixture(autouse=True)
 def recorder():
     """An empty recorder, and nothing left behind for the next test."""
-    the_recorder.take()
+    the_recorder.reset()
     yield the_recorder
-    the_recorder.take()
+    the_recorder.reset()
 
 
 def flush_and_fold(now: float | None = None) -> int:

@@ -27,7 +27,16 @@ def one_query(request):
     return JsonResponse({"users": get_user_model().objects.count()})
 
 
+def secrets(request):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s, 'inline-secret', 42", ["param-secret"])
+    return HttpResponse("ok")
+
+
 api = [
+    path("secrets/", secrets),
     path("orders/<int:pk>/", order),
     path("boom/", boom),
     path("missing/", not_found),
