@@ -87,11 +87,17 @@ def cover(start: int, end: int, oldest_minute: int) -> list[tuple[int, int, int]
     return segments
 
 
-def _filters(kinds: Iterable[str], name: str | None, method: str | None, totals: bool) -> Q:
+def _filters(kinds: Iterable[str], name, method: str | None, totals: bool) -> Q:
+    """`name`: one name, a collection of names, or None for all (but the totals rows)."""
     query = Q(kind__in=list(kinds))
     if totals:
         return query & Q(name=ALL, method=ALL, status_class=ALL)
-    query &= Q(name=name) if name is not None else ~Q(name=ALL)
+    if name is None:
+        query &= ~Q(name=ALL)
+    elif isinstance(name, str):
+        query &= Q(name=name)
+    else:
+        query &= Q(name__in=list(name))
     if method:
         query &= Q(method=method)
     return query
@@ -102,7 +108,7 @@ def load(
     start: datetime,
     end: datetime,
     *,
-    name: str | None = None,
+    name: str | Iterable[str] | None = None,
     method: str | None = None,
     totals: bool = False,
 ) -> dict[tuple, Series]:
@@ -137,7 +143,7 @@ def load_steps(
     end: datetime,
     step: int,
     *,
-    name: str | None = None,
+    name: str | Iterable[str] | None = None,
     method: str | None = None,
     totals: bool = False,
 ) -> dict[int, dict[tuple, Series]]:
@@ -182,7 +188,7 @@ def _live(kinds, start: int, end: int, name, method, totals) -> dict[tuple, Seri
                 continue
             key = (minute, kind, ALL, ALL, ALL)
         else:
-            if name is not None and series_name != name:
+            if name is not None and series_name not in _names(name):
                 continue
             if method and series_method != method:
                 continue
@@ -192,6 +198,10 @@ def _live(kinds, start: int, end: int, name, method, totals) -> dict[tuple, Seri
             target = out[key] = Series()
         target.merge(value)
     return out
+
+
+def _names(name) -> set[str]:
+    return {name} if isinstance(name, str) else set(name)
 
 
 def _add_row(target: Series, row: tuple) -> None:
