@@ -167,6 +167,8 @@ class SystemSample(models.Model):
     swap_percent = models.FloatField(null=True)
     # {"/": 41.2, "/var": 77.0}: percent used per mounted filesystem.
     disks = models.JSONField(default=dict)
+    # The fullest of them, for charts over long ranges.
+    disk_percent = models.FloatField(null=True)
     net_in_bps = models.FloatField(null=True)
     net_out_bps = models.FloatField(null=True)
     process_rss = models.BigIntegerField(null=True)

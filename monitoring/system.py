@@ -46,6 +46,7 @@ def take_sample(now: datetime | None = None, host: str | None = None) -> SystemS
         db_connections=database_connections(),
         **process_figures(),
     )
+    sample.disk_percent = max(sample.disks.values(), default=None)
     sample.load_1, sample.load_5, sample.load_15 = os.getloadavg()
     sample.cpu_percent = cpu_percent(previous, sample)
     sample.net_in_bps, sample.net_out_bps = network_rates(previous, sample)
