@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import transaction
 
 from config.redis_client import get_redis, redis_configured
-from monitoring import storage
+from monitoring import histogram, storage
 from monitoring.models import ALL, DAY, HOUR, MINUTE, FoldBatch, QueryFingerprint, Rollup
 from monitoring.recorder import REQUEST, Series
 
@@ -168,9 +168,10 @@ def merge_into_row(row, value: Series) -> None:
     row.db_max_ms = max(row.db_max_ms, value.db_max_ms)
     row.queries += value.queries
     row.n_plus_one += value.n_plus_one
-    for target, source in ((row.buckets, value.buckets), (row.db_buckets, value.db_buckets)):
-        for index, count in source.items():
-            target[str(index)] = target.get(str(index), 0) + count
+    row.buckets = histogram.encode(histogram.add(histogram.decode(row.buckets), value.buckets))
+    row.db_buckets = histogram.encode(
+        histogram.add(histogram.decode(row.db_buckets), value.db_buckets)
+    )
 
 
 def _dt(epoch: int) -> datetime:

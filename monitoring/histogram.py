@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
+import numpy as np
+
 GAMMA = 1.02
 LOG_GAMMA = math.log(GAMMA)
 INV_LOG_GAMMA = 1.0 / LOG_GAMMA
@@ -113,3 +115,57 @@ def count_at_most(histogram: Mapping, bounds: list[float]) -> list[int]:
         running += count
         counts[position] = running
     return counts
+
+
+# --- storage: (index, count) pairs, read with numpy ----------------------------------
+# Compact: a 2-byte index and a 4-byte count per non-empty bucket; a histogram
+# with a count past 2**32 - 1 falls back to 8 + 8 bytes. The first byte says which.
+_COMPACT = np.dtype([("index", "<i2"), ("count", "<u4")])
+_WIDE = np.dtype([("index", "<i8"), ("count", "<i8")])
+_FORMATS = {1: _COMPACT, 2: _WIDE}
+
+
+def encode(histogram: Mapping) -> bytes:
+    """A histogram as bytes for a database column: small, and fast to read back."""
+    items = sorted((int(k), int(v)) for k, v in histogram.items() if v)
+    if not items:
+        return b""
+    compact = all(-(2**15) <= k < 2**15 and v < 2**32 for k, v in items)
+    kind = 1 if compact else 2
+    return bytes([kind]) + np.array(items, dtype=_FORMATS[kind]).tobytes()
+
+
+def stored(data: bytes | memoryview | None) -> np.ndarray | None:
+    """The stored (index, count) records, as they are (no copy); None when empty."""
+    if not data:
+        return None
+    return np.frombuffer(data, dtype=_FORMATS[data[0]], offset=1)
+
+
+def decode(data: bytes | memoryview | None) -> dict[int, int]:
+    return sum_stored([stored(data)])
+
+
+def sum_stored(records: list[np.ndarray | None]) -> dict[int, int]:
+    """Add many stored histograms at once (a bincount, not a loop over buckets)."""
+    by_format: dict[np.dtype, list[np.ndarray]] = {}
+    for record in records:
+        if record is not None and len(record):
+            by_format.setdefault(record.dtype, []).append(record)
+    if not by_format:
+        return {}
+    joined = [np.concatenate(group) for group in by_format.values()]
+    indexes = np.concatenate([j["index"].astype(np.int64) for j in joined])
+    counts = np.concatenate([j["count"].astype(np.float64) for j in joined])
+    base = int(indexes.min())
+    totals = np.bincount(indexes - base, weights=counts)
+    present = np.flatnonzero(totals)
+    return dict(
+        zip((present + base).tolist(), totals[present].astype(np.int64).tolist(), strict=True)
+    )
+
+
+def as_stored(histogram: Mapping) -> np.ndarray | None:
+    """An in-memory histogram as stored records, to add to stored ones."""
+    data = encode(histogram)
+    return stored(data)

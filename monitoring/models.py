@@ -31,8 +31,9 @@ class Rollup(models.Model):
     db_max_ms = models.FloatField(default=0)
     queries = models.BigIntegerField(default=0)
     n_plus_one = models.BigIntegerField(default=0)
-    buckets = models.JSONField(default=dict)
-    db_buckets = models.JSONField(default=dict)
+    # Histograms of latency and DB time: (bucket index, count) pairs, see histogram.encode.
+    buckets = models.BinaryField(default=b"")
+    db_buckets = models.BinaryField(default=b"")
 
     class Meta:
         constraints = [
@@ -72,8 +73,9 @@ class LiveAggregate(models.Model):
     db_max_ms = models.FloatField(default=0)
     queries = models.BigIntegerField(default=0)
     n_plus_one = models.BigIntegerField(default=0)
-    buckets = models.JSONField(default=dict)
-    db_buckets = models.JSONField(default=dict)
+    # Histograms of latency and DB time: (bucket index, count) pairs, see histogram.encode.
+    buckets = models.BinaryField(default=b"")
+    db_buckets = models.BinaryField(default=b"")
 
     def __str__(self):
         return f"{self.kind} {self.name} at {self.minute:%H:%M}"

@@ -76,7 +76,7 @@ def timeline(
 
 def endpoints(start: datetime, end: datetime, route: str | None = None) -> list[dict]:
     """Per route and method: the figures of the endpoints table, busiest first."""
-    found = rollups.load({REQUEST}, start, end, name=route)
+    found = rollups.load({REQUEST}, start, end, name=route, db_histograms=False)
     grouped: dict[tuple[str, str], Series] = defaultdict(Series)
     for (_, name, method, _), value in found.items():
         grouped[(name, method)].merge(value)
@@ -119,7 +119,7 @@ def route_histogram(start, end, route: str, method: str | None = None) -> pd.Dat
 # --- statements, timers, tasks ----------------------------------------------------------
 def statements(start: datetime, end: datetime, limit: int = 25) -> list[dict]:
     """Normalised SQL statements by total time, with calls, average and p95."""
-    found = rollups.load({QUERY}, start, end)
+    found = rollups.load({QUERY}, start, end, db_histograms=False)
     ranked = sorted(found.items(), key=lambda item: -item[1].sum_ms)[:limit]
     texts = dict(
         QueryFingerprint.objects.filter(fingerprint__in=[k[1] for k, _ in ranked]).values_list(
@@ -178,7 +178,7 @@ def statement_timeline(time_range, fingerprint: str) -> pd.DataFrame:
 
 def code_paths(start: datetime, end: datetime) -> list[dict]:
     """Custom timers and Celery tasks: runs, failures, average, p95, max."""
-    found = rollups.load({TIMER, TASK}, start, end)
+    found = rollups.load({TIMER, TASK}, start, end, db_histograms=False)
     rows = []
     for (kind, name, _, _), value in found.items():
         summary = stats.summarize(value)

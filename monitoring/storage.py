@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from django.db import transaction
 
 from config.redis_client import get_redis, redis_configured, redis_key
+from monitoring import histogram
 from monitoring.histogram import bucket_value
 from monitoring.recorder import OTHER_STATEMENT, QUERY, Series
 from monitoring.sql import fingerprint
@@ -309,8 +310,8 @@ def series_values(value: Series) -> dict:
         "db_max_ms": value.db_max_ms,
         "queries": value.queries,
         "n_plus_one": value.n_plus_one,
-        "buckets": {str(k): v for k, v in value.buckets.items()},
-        "db_buckets": {str(k): v for k, v in value.db_buckets.items()},
+        "buckets": histogram.encode(value.buckets),
+        "db_buckets": histogram.encode(value.db_buckets),
     }
 
 
@@ -411,8 +412,8 @@ def series_from_row(row) -> Series:
     value.sum_ms, value.max_ms = row.sum_ms, row.max_ms
     value.db_ms, value.db_max_ms = row.db_ms, row.db_max_ms
     value.queries, value.n_plus_one = row.queries, row.n_plus_one
-    value.buckets = {int(k): v for k, v in row.buckets.items()}
-    value.db_buckets = {int(k): v for k, v in row.db_buckets.items()}
+    value.buckets = histogram.decode(row.buckets)
+    value.db_buckets = histogram.decode(row.db_buckets)
     return value
 
 

@@ -24,9 +24,9 @@ def lognormal_latencies(n: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).lognormal(mean=np.log(50), sigma=0.9, size=n)
 
 
-def record_through_middleware(latencies_ms, flush_every: int = 50_000) -> None:
+def record_through_middleware(latencies_ms, flush_every: int = 50_000, route: str = ROUTE) -> None:
     request = RequestFactory().get("/api/orders/7/")
-    request.resolver_match = types.SimpleNamespace(route=ROUTE.lstrip("/"))
+    request.resolver_match = types.SimpleNamespace(route=route.lstrip("/"))
     response = HttpResponse("ok")
     clock = {"now": 0.0}
     ticks = iter(())

@@ -71,3 +71,16 @@ def test_two_processes_add_up_exactly_and_percentiles_match_numpy():
     for q in (0.5, 0.95, 0.99):
         estimate = histogram.percentile(value.buckets, q)
         assert estimate == pytest.approx(np.percentile(exact, q * 100), rel=0.01)
+
+
+@given(st.dictionaries(st.integers(-400, 1500), st.integers(1, 10**12), max_size=400))
+def test_stored_histograms_read_back_and_add_up(buckets):
+    assert histogram.decode(histogram.encode(buckets)) == buckets
+    doubled = histogram.sum_stored([histogram.stored(histogram.encode(buckets))] * 2)
+    assert doubled == {k: 2 * v for k, v in buckets.items()}
+
+
+def test_huge_counts_are_stored_wide():
+    buckets = {-349: 1, 5: 2**40, 40_000: 3}
+    assert histogram.decode(histogram.encode(buckets)) == buckets
+    assert len(histogram.encode({5: 7, 9: 1})) == 1 + 2 * 6
