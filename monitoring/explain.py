@@ -63,6 +63,6 @@ def _sqlite(statement: str) -> list[str]:
         cursor.execute("PRAGMA query_only = ON")
         try:
             cursor.execute(f"EXPLAIN QUERY PLAN {statement}", [None] * statement.count("?"))
-            return [" ".join(str(part) for part in row[1:]) for row in cursor.fetchall()]
+            return [str(row[-1]) for row in cursor.fetchall()]
         finally:
             cursor.execute("PRAGMA query_only = OFF")

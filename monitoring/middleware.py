@@ -33,7 +33,7 @@ def route_label(request) -> str:
     label = _routes.get(route)
     if label is None:
         # Regex routes (re_path) keep their pattern, without the anchors.
-        label = _routes[route] = "/" + route.replace("^", "").replace("$", "")
+        label = _routes[route] = ("/" + route.replace("^", "").replace("$", ""))[:255]
     return label
 
 

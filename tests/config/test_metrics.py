@@ -128,13 +128,16 @@ def test_counts_add_up_across_gunicorn_workers(tmp_path):
             found = pattern.search(_scrape(f"{base}/metrics", "t0ken"))
             return float(found.group(1)) if found else 0.0
 
-        # Each worker flushes every half second: wait for both, then scrape again and again.
-        wait_until(lambda: count() >= 41, timeout=20, message="the counts never reached 41")
+        def logins() -> list[str]:
+            answered = [line.split() for line in access_log.read_text().splitlines()]
+            return [pid for pid, path in answered if path == "/admin/login/"]
+
+        # Each worker flushes every half second: wait until the counter has every
+        # request gunicorn answered, then scrape again and again.
+        wait_until(lambda: count() == len(logins()) >= 41, timeout=20, message="counts differ")
         counts = {count() for _ in range(10)}
-    answered = [line.split() for line in access_log.read_text().splitlines()]
-    logins = [pid for pid, path in answered if path == "/admin/login/"]
+        answered = logins()
     # Forty requests plus wait_for_http's (one, or more when a worker was still
     # starting): every scrape, whichever worker answers, counts what gunicorn answered.
-    assert len(logins) >= 41
-    assert counts == {float(len(logins))}
-    assert len(set(logins)) == 2, f"expected both workers to answer requests, got {set(logins)}"
+    assert counts == {float(len(answered))}
+    assert len(set(answered)) == 2, f"expected both workers to answer requests, got {answered}"
