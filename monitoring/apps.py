@@ -10,7 +10,7 @@ class MonitoringConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from config.metrics import register_collector
-        from monitoring import celery_signals  # noqa: F401  (task metrics)
+        from monitoring import celery_signals, checks  # noqa: F401  (task metrics, checks)
         from monitoring.prometheus import RequestMetricsCollector
         from monitoring.recorder import install_db_wrapper
 

@@ -61,10 +61,11 @@ class RequestMetricsMiddleware:
         elapsed = time.perf_counter() - started
         current_work.reset(token)
         if settings.MONITORING_SERVER_TIMING:
-            # Read by the RUM script: keep this exact format.
-            response.headers["Server-Timing"] = (
-                f"app;dur={elapsed * 1000:.2f}, db;dur={work.db * 1000:.2f}"
-            )
+            # Read by the RUM script: keep this exact format (after the view's own, if any).
+            timing = f"app;dur={elapsed * 1000:.2f}, db;dur={work.db * 1000:.2f}"
+            headers = response.headers
+            own = headers.get("Server-Timing")
+            headers["Server-Timing"] = f"{own}, {timing}" if own else timing
         _record(request, response.status_code, elapsed, work)
         return response
 

@@ -112,3 +112,39 @@ def test_the_open_minute_is_visible_before_any_fold(client, backend, recorder):
     assert value.count == 2
     summary = stats.summarize(value)
     assert summary["requests"] == 2 and summary["p95_ms"] > 0
+
+
+def test_static_files_share_one_label(client, backend):
+    assert client.get("/static/dashboards/dashboard.css").status_code == 200
+    flush_and_fold()
+    assert load_requests()[("request", "<static>", "GET", "2xx")].count == 1
+
+
+def test_a_server_timing_set_by_the_view_is_kept(rf):
+    from django.http import HttpResponse
+
+    from monitoring.middleware import RequestMetricsMiddleware
+
+    def view(request):
+        response = HttpResponse("ok")
+        response["Server-Timing"] = "cache;desc=hit"
+        return response
+
+    header = RequestMetricsMiddleware(view)(rf.get("/"))["Server-Timing"]
+    assert header.startswith("cache;desc=hit, app;dur=") and ", db;dur=" in header
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "check_id"),
+    [
+        ("MONITORING_FLUSH_SECONDS", 0, "monitoring.E001"),
+        ("MONITORING_N_PLUS_ONE_THRESHOLD", 1, "monitoring.E002"),
+        ("MONITORING_SLOW_REQUEST_MS", -1, "monitoring.E003"),
+    ],
+)
+def test_settings_that_cannot_work_fail_the_system_checks(settings, setting, value, check_id):
+    from monitoring.checks import check_monitoring_settings
+
+    assert check_monitoring_settings(None) == []
+    setattr(settings, setting, value)
+    assert [e.id for e in check_monitoring_settings(None)] == [check_id]
