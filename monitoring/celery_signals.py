@@ -11,6 +11,7 @@ import sys
 import time
 
 from celery import signals
+from django.conf import settings
 
 from monitoring.recorder import TASK, Work, current_work, recorder
 
@@ -31,6 +32,8 @@ def _worker_stops(**kwargs):
 
 @signals.task_prerun.connect
 def _task_starts(task_id=None, task=None, **kwargs):
+    if not settings.MONITORING_ENABLED:
+        return
     work = Work()
     _running[task_id] = (time.perf_counter(), work, current_work.set(work))
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import time
 from contextlib import ContextDecorator
 
+from django.conf import settings
+
 from monitoring.recorder import TIMER, recorder
 
 MAX_NAME_LENGTH = 255
@@ -40,5 +42,7 @@ class timer(ContextDecorator):  # lower case: used like a function, monitor.time
 
     def __exit__(self, exc_type, exc, traceback):
         elapsed_ms = (time.perf_counter() - self.started) * 1000.0
+        if not settings.MONITORING_ENABLED:
+            return False
         recorder.record(TIMER, self.name, "", "", elapsed_ms, exc_type is not None)
         return False

@@ -69,3 +69,11 @@ def test_celery_tasks_are_timed_with_their_outcome_and_queries(backend):
     assert (ok.count, ok.errors, ok.queries) == (2, 0, 2) and ok.db_ms > 0
     failed = tasks[("task", "tests.monitoring.fail", "", "")]
     assert (failed.count, failed.errors) == (1, 1)
+
+
+def test_nothing_is_timed_when_monitoring_is_off(settings, recorder):
+    settings.MONITORING_ENABLED = False
+    with monitor.timer("score.job_security"):
+        pass
+    add.delay(1, 2)
+    assert recorder.take() == ({}, [])
