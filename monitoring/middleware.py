@@ -65,7 +65,9 @@ class RequestMetricsMiddleware:
             timing = f"app;dur={elapsed * 1000:.2f}, db;dur={work.db * 1000:.2f}"
             headers = response.headers
             own = headers.get("Server-Timing")
-            headers["Server-Timing"] = f"{own}, {timing}" if own else timing
+            if own and "app;dur=" not in own:  # a response seen twice is timed once
+                timing = f"{own}, {timing}"
+            headers["Server-Timing"] = timing
         _record(request, response.status_code, elapsed, work)
         return response
 

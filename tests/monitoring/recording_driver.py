@@ -27,7 +27,6 @@ def lognormal_latencies(n: int, seed: int) -> np.ndarray:
 def record_through_middleware(latencies_ms, flush_every: int = 50_000, route: str = ROUTE) -> None:
     request = RequestFactory().get("/api/orders/7/")
     request.resolver_match = types.SimpleNamespace(route=route.lstrip("/"))
-    response = HttpResponse("ok")
     clock = {"now": 0.0}
     ticks = iter(())
 
@@ -35,7 +34,7 @@ def record_through_middleware(latencies_ms, flush_every: int = 50_000, route: st
         return next(ticks)
 
     def view(request):
-        return response
+        return HttpResponse("ok")
 
     middleware.time = types.SimpleNamespace(perf_counter=perf_counter, time=__import__("time").time)
     try:

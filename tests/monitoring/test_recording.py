@@ -148,3 +148,15 @@ def test_settings_that_cannot_work_fail_the_system_checks(settings, setting, val
     assert check_monitoring_settings(None) == []
     setattr(settings, setting, value)
     assert [e.id for e in check_monitoring_settings(None)] == [check_id]
+
+
+def test_a_response_timed_twice_carries_one_timing(rf):
+    from django.http import HttpResponse
+
+    from monitoring.middleware import RequestMetricsMiddleware
+
+    response = HttpResponse("ok")
+    middleware = RequestMetricsMiddleware(lambda request: response)
+    middleware(rf.get("/"))
+    header = middleware(rf.get("/"))["Server-Timing"]
+    assert header.count("app;dur=") == 1
