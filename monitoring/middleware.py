@@ -82,13 +82,14 @@ def _record(request, status: int, elapsed: float, work: Work) -> None:
         REQUEST,
         route,
         request.method,
-        status_class(status),
+        STATUS_CLASSES.get(status // 100, "5xx"),
         duration_ms,
         status >= 500,
         work,
         bool(repeated),
     )
-    if repeated or duration_ms >= settings.MONITORING_SLOW_REQUEST_MS:
+    slow = duration_ms >= settings.MONITORING_SLOW_REQUEST_MS
+    if slow or repeated:
         recorder.sample(
             {
                 "time": time.time(),
@@ -98,7 +99,7 @@ def _record(request, status: int, elapsed: float, work: Work) -> None:
                 "duration_ms": duration_ms,
                 "db_ms": work.db * 1000.0,
                 "query_count": work.count,
-                "slow": duration_ms >= settings.MONITORING_SLOW_REQUEST_MS,
+                "slow": slow,
                 "queries": [(sql, seconds * 1000.0) for sql, seconds in work.queries],
                 "repeated": repeated or {},
             }

@@ -161,7 +161,11 @@ class Recorder:
             if n_plus_one:
                 series.n_plus_one += 1
             if work is not None:
-                self._record_work(series, work, minute)
+                if work.count:
+                    self._record_work(series, work, minute)
+                else:  # no query: a DB time of zero, in the lowest bucket
+                    db_buckets = series.db_buckets
+                    db_buckets[MIN_INDEX] = db_buckets.get(MIN_INDEX, 0) + 1
         if self.background and self.thread is None:
             self._start_thread()
 

@@ -7,12 +7,14 @@ one at a time in short alternating slices (SLICES x SLICE_SECONDS each, so
 both get the same share of whatever else the machine is doing); the drop is
 (off - on) / off of the median requests per second over the slices. The
 workers' CPU time per request is reported too: it does not depend on what
-else runs on the machine. The trivial view gives the BENCH line; the
-three-query view is reported as well.
+else runs on the machine. For scale, a third server runs django-prometheus's
+middleware and database wrappers instead of ours (what the stack cost before).
+The trivial view gives the BENCH line; the three-query view is reported as well.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import statistics
@@ -49,40 +51,41 @@ def main() -> None:
         )
         migrate(env)
         clear_redis(env)
-        ports = {"on": free_port(), "off": free_port()}
-        logs = {name: f"{var_dir}/gunicorn-{name}.log" for name in ports}
-        configs = {
-            "on": {**env, "PORT": str(ports["on"]), "PROMETHEUS_MULTIPROC_DIR": f"{var_dir}/p-on"},
-            "off": {
-                **env,
-                "PORT": str(ports["off"]),
-                "PROMETHEUS_MULTIPROC_DIR": f"{var_dir}/p-off",
+        names = ("off", "on", "django-prometheus")
+        ports = {name: free_port() for name in names}
+        overrides = {
+            "on": {},
+            "off": {"MONITORING_ENABLED": "false", "MONITORING_SERVER_TIMING": "false"},
+            "django-prometheus": {
                 "MONITORING_ENABLED": "false",
                 "MONITORING_SERVER_TIMING": "false",
+                "DJANGO_PROMETHEUS_INSTRUMENTATION": "true",
             },
         }
         command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"]
-        with (
-            background(command, {**configs["on"], "WEB_CONCURRENCY": "2"}, Path(logs["on"])) as on,
-            background(
-                command, {**configs["off"], "WEB_CONCURRENCY": "2"}, Path(logs["off"])
-            ) as off,
-        ):
-            for name, server in (("on", on), ("off", off)):
+        with contextlib.ExitStack() as stack:
+            servers = {}
+            for number, name in enumerate(names):
+                config = {
+                    **env,
+                    **overrides[name],
+                    "PORT": str(ports[name]),
+                    "WEB_CONCURRENCY": "2",
+                    "PROMETHEUS_MULTIPROC_DIR": f"{var_dir}/prometheus-{number}",
+                }
+                log = Path(var_dir) / f"gunicorn-{number}.log"
+                servers[name] = stack.enter_context(background(command, config, log))
                 wait_for_http(
-                    f"http://127.0.0.1:{ports[name]}/trivial/",
-                    process=server,
-                    log_path=Path(logs[name]),
+                    f"http://127.0.0.1:{ports[name]}/trivial/", process=servers[name], log_path=log
                 )
-            servers = {"on": on, "off": off}
             results = {}
             for view, path in VIEWS.items():
-                urls = {name: f"http://127.0.0.1:{ports[name]}{path}" for name in ports}
-                for name in ("off", "on"):  # warm-up, not counted
+                urls = {name: f"http://127.0.0.1:{ports[name]}{path}" for name in names}
+                for name in names:  # warm-up, not counted
                     load(wrk, urls[name], servers[name], 2)
-                slices = {"on": [], "off": []}
+                slices = {name: [] for name in names}
                 for _ in range(SLICES):
-                    for name in ("off", "on"):
+                    for name in names:
                         slices[name].append(load(wrk, urls[name], servers[name], SLICE_SECONDS))
                 results[view] = {
                     name: {
@@ -93,13 +96,15 @@ def main() -> None:
                 }
         clear_redis(env)
     for view, figures in results.items():
-        on, off = figures["on"], figures["off"]
-        print(
-            f"  {view} view: off {off['rate']:.0f} req/s, on {on['rate']:.0f} req/s, "
-            f"drop {(off['rate'] - on['rate']) / off['rate']:.3f}; worker CPU per request "
-            f"off {off['cpu_us']:.0f} µs, on {on['cpu_us']:.0f} µs "
-            f"(+{on['cpu_us'] - off['cpu_us']:.0f} µs, {on['cpu_us'] / off['cpu_us'] - 1:+.1%})"
-        )
+        off = figures["off"]
+        for name in ("on", "django-prometheus"):
+            found = figures[name]
+            print(
+                f"  {view} view, {name} vs off: {found['rate']:.0f} vs {off['rate']:.0f} req/s, "
+                f"drop {(off['rate'] - found['rate']) / off['rate']:.3f}; worker CPU per request "
+                f"{found['cpu_us']:.0f} vs {off['cpu_us']:.0f} µs "
+                f"(+{found['cpu_us'] - off['cpu_us']:.0f} µs)"
+            )
     trivial = results["trivial"]
     drop = (trivial["off"]["rate"] - trivial["on"]["rate"]) / trivial["off"]["rate"]
     bench("throughput_drop", drop, "ratio", "<=", 0.08)
