@@ -51,7 +51,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # First, so the whole stack is timed (off with MONITORING_ENABLED=false).
+    "monitoring.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -60,7 +61,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -278,3 +278,22 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "RumNavigationTypeEnum": "rum.beacon.NAVIGATION_TYPES",
     }
 )
+
+# --- monitoring ---------------------------------------------------------------
+# Request, database and task metrics. Off: the middleware steps aside, no query timing.
+MONITORING_ENABLED = env_bool("MONITORING_ENABLED", True)
+# django-prometheus's own per-request middleware and database wrappers: off by
+# default, since /metrics already carries our request and DB metrics for free.
+DJANGO_PROMETHEUS_INSTRUMENTATION = env_bool("DJANGO_PROMETHEUS_INSTRUMENTATION", False)
+if DJANGO_PROMETHEUS_INSTRUMENTATION:
+    MIDDLEWARE.insert(0, "django_prometheus.middleware.PrometheusBeforeMiddleware")
+    MIDDLEWARE.append("django_prometheus.middleware.PrometheusAfterMiddleware")
+    for _database in DATABASES.values():
+        _database["ENGINE"] = _database["ENGINE"].replace(
+            "django.db.backends.", "django_prometheus.db.backends."
+        )
+MONITORING_SERVER_TIMING = env_bool("MONITORING_SERVER_TIMING", True)
+MONITORING_FLUSH_SECONDS = env_float("MONITORING_FLUSH_SECONDS", 5.0)
+MONITORING_SLOW_REQUEST_MS = env_float("MONITORING_SLOW_REQUEST_MS", 1000.0)
+MONITORING_N_PLUS_ONE_THRESHOLD = env_int("MONITORING_N_PLUS_ONE_THRESHOLD", 5)
+MONITORING_SYSTEM_SAMPLE_SECONDS = env_int("MONITORING_SYSTEM_SAMPLE_SECONDS", 15)

@@ -5,7 +5,15 @@ import urllib.request
 
 import pytest
 
-from tests.support import background, free_port, gunicorn_command, subprocess_env, wait_for_http
+from tests.support import (
+    background,
+    free_port,
+    gunicorn_command,
+    run_manage,
+    subprocess_env,
+    wait_for_http,
+    wait_until,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -56,12 +64,30 @@ def test_it_is_closed_when_nothing_is_configured(client, settings):
 
 
 def test_the_export_passes_promtool(client, token):
+    from monitoring.recorder import recorder
+
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.skip("promtool not installed (Debian package prometheus)")
     client.get("/healthz")
     client.get("/admin/login/")
+    client.get("/no/such/page/")
+    recorder.flush()
     body = client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).content
+    text = body.decode()
+    assert (
+        'perfmon_http_requests_total{method="GET",route="/admin/login/",status_class="2xx"} 1.0'
+        in text
+    )
+    assert (
+        'perfmon_http_requests_total{method="GET",route="<unmatched>",status_class="4xx"} 1.0'
+        in text
+    )
+    assert (
+        'perfmon_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/healthz"}'
+        in text
+    )
+    assert "perfmon_http_request_db_seconds_total" in text
     result = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
 
@@ -74,32 +100,44 @@ def _scrape(url: str, token: str) -> str:
 
 def test_counts_add_up_across_gunicorn_workers(tmp_path):
     port = free_port()
-    prometheus_dir = tmp_path / "prometheus"
+    access_log = tmp_path / "access.log"
     env = subprocess_env(
         PORT=str(port),
         VAR_DIR=str(tmp_path),
-        PROMETHEUS_MULTIPROC_DIR=str(prometheus_dir),
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
         METRICS_TOKEN="t0ken",
         DATABASE_URL=None,
-        ACCESS_LOG="",
+        ACCESS_LOG=str(access_log),
+        MONITORING_FLUSH_SECONDS="0.5",
     )
+    assert run_manage("migrate", env=env).returncode == 0
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "gunicorn.log"
-    with background(gunicorn_command(workers=2), env, log) as server:
-        # Probe another view: a probe that times out while a worker boots is still
-        # served later, and must not count among the logins below.
-        wait_for_http(f"{base}/healthz", process=server, log_path=log)
+    command = [*gunicorn_command(workers=2), "--access-logformat", "%(p)s %(U)s"]
+    with background(command, env, log) as server:
+        wait_for_http(f"{base}/admin/login/", process=server, log_path=log)
         for _ in range(40):
             # A new connection each time, so both workers take requests.
             urllib.request.urlopen(f"{base}/admin/login/", timeout=5).read()  # noqa: S310
         pattern = re.compile(
-            r'django_http_responses_total_by_status_view_method_total\{method="GET",'
-            r'status="200",view="admin:login"\} (\S+)'
+            r'perfmon_http_requests_total\{method="GET",route="/admin/login/",'
+            r'status_class="2xx"\} (\S+)'
         )
-        counts = {
-            float(pattern.search(_scrape(f"{base}/metrics", "t0ken")).group(1)) for _ in range(10)
-        }
-        writers = {p.name.rsplit("_", 1)[-1] for p in prometheus_dir.glob("counter_*.db")}
-    # Forty, in every scrape, whichever worker answers.
-    assert counts == {40.0}
-    assert len(writers) == 2, f"expected both workers to record requests, got {writers}"
+
+        def count() -> float:
+            found = pattern.search(_scrape(f"{base}/metrics", "t0ken"))
+            return float(found.group(1)) if found else 0.0
+
+        def logins() -> list[str]:
+            answered = [line.split() for line in access_log.read_text().splitlines()]
+            return [pid for pid, path in answered if path == "/admin/login/"]
+
+        # Each worker flushes every half second: wait until the counter has every
+        # request gunicorn answered, then scrape again and again.
+        wait_until(lambda: count() == len(logins()) >= 41, timeout=20, message="counts differ")
+        counts = {count() for _ in range(10)}
+        answered = logins()
+    # Forty requests plus wait_for_http's (one, or more when a worker was still
+    # starting): every scrape, whichever worker answers, counts what gunicorn answered.
+    assert counts == {float(len(answered))}
+    assert len(set(answered)) == 2, f"expected both workers to answer requests, got {answered}"

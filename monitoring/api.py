@@ -1,0 +1,155 @@
+"""Read-only JSON API for staff: performance overview, endpoints, system health."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from monitoring import reports
+from monitoring.dashboards import PERMISSION
+from monitoring.formats import worst
+
+
+class CanViewDashboards(permissions.BasePermission):
+    message = "Staff with the permission to view the performance dashboards only."
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_active and user.is_staff and user.has_perm(PERMISSION))
+
+
+class WindowQuery(serializers.Serializer):
+    hours = serializers.IntegerField(
+        min_value=1, max_value=168, default=24, help_text="The last N hours (1 to 168)."
+    )
+
+    def window(self):
+        end = timezone.now()
+        return end - timedelta(hours=self.validated_data["hours"]), end
+
+
+class EndpointsQuery(WindowQuery):
+    route = serializers.CharField(
+        required=False, max_length=255, help_text="Only this route template."
+    )
+    limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
+
+
+class PointSerializer(serializers.Serializer):
+    time = serializers.DateTimeField()
+    requests = serializers.IntegerField()
+    p50_ms = serializers.FloatField(allow_null=True)
+    p95_ms = serializers.FloatField(allow_null=True)
+    p99_ms = serializers.FloatField(allow_null=True)
+    error_rate = serializers.FloatField(help_text="Percent of requests answered 5xx.")
+
+
+class OverviewSerializer(serializers.Serializer):
+    hours = serializers.IntegerField()
+    requests = serializers.IntegerField()
+    throughput_per_minute = serializers.FloatField()
+    avg_ms = serializers.FloatField(allow_null=True)
+    p50_ms = serializers.FloatField(allow_null=True)
+    p95_ms = serializers.FloatField(allow_null=True)
+    p99_ms = serializers.FloatField(allow_null=True)
+    max_ms = serializers.FloatField(allow_null=True)
+    error_rate = serializers.FloatField(allow_null=True)
+    db_avg_ms = serializers.FloatField(allow_null=True)
+    db_p95_ms = serializers.FloatField(allow_null=True)
+    series = PointSerializer(many=True)
+
+
+class EndpointSerializer(serializers.Serializer):
+    route = serializers.CharField()
+    method = serializers.CharField()
+    requests = serializers.IntegerField()
+    throughput_per_minute = serializers.FloatField()
+    avg_ms = serializers.FloatField(allow_null=True)
+    p50_ms = serializers.FloatField(allow_null=True)
+    p95_ms = serializers.FloatField(allow_null=True)
+    p99_ms = serializers.FloatField(allow_null=True)
+    max_ms = serializers.FloatField(allow_null=True)
+    error_rate = serializers.FloatField(allow_null=True)
+    db_share = serializers.FloatField(allow_null=True)
+    n_plus_one = serializers.IntegerField(help_text="Requests flagged with an N+1 pattern.")
+
+
+class HostSerializer(serializers.Serializer):
+    host = serializers.CharField()
+    time = serializers.DateTimeField()
+    status = serializers.ChoiceField(["good", "warning", "critical", "nodata"])
+    cpu_percent = serializers.FloatField(allow_null=True)
+    memory_percent = serializers.FloatField(allow_null=True)
+    swap_percent = serializers.FloatField(allow_null=True)
+    disks = serializers.DictField(child=serializers.FloatField())
+    load_1 = serializers.FloatField(allow_null=True)
+    net_in_bps = serializers.FloatField(allow_null=True)
+    net_out_bps = serializers.FloatField(allow_null=True)
+
+
+class _ReadView(APIView):
+    permission_classes = [CanViewDashboards]
+
+    def query(self, serializer_class):
+        query = serializer_class(data=self.request.query_params)
+        query.is_valid(raise_exception=True)  # 400 with the field errors
+        return query
+
+
+class OverviewView(_ReadView):
+    @extend_schema(parameters=[WindowQuery], responses=OverviewSerializer, tags=["monitoring"])
+    def get(self, request):
+        query = self.query(WindowQuery)
+        start, end = query.window()
+        summary = reports.overview(start, end)
+        step = 300 if query.validated_data["hours"] <= 24 else 3600
+        frame = reports.timeline(start, end, step)
+        series = [
+            {
+                "time": row.time,
+                "requests": row.requests,
+                "p50_ms": row.p50,
+                "p95_ms": row.p95,
+                "p99_ms": row.p99,
+                "error_rate": row.error_rate,
+            }
+            for row in frame.itertuples()
+        ]
+        body = {
+            **summary,
+            "hours": query.validated_data["hours"],
+            "throughput_per_minute": summary["throughput"],
+            "series": series,
+        }
+        return Response(OverviewSerializer(body).data)
+
+
+class EndpointsView(_ReadView):
+    @extend_schema(
+        parameters=[EndpointsQuery], responses=EndpointSerializer(many=True), tags=["monitoring"]
+    )
+    def get(self, request):
+        query = self.query(EndpointsQuery)
+        start, end = query.window()
+        rows = reports.endpoints(start, end, route=query.validated_data.get("route"))
+        rows = [{**r, "throughput_per_minute": r["throughput"]} for r in rows]
+        return Response(EndpointSerializer(rows[: query.validated_data["limit"]], many=True).data)
+
+
+class SystemView(_ReadView):
+    @extend_schema(responses=HostSerializer(many=True), tags=["monitoring"])
+    def get(self, request):
+        hosts = []
+        for sample in reports.latest_per_host():
+            statuses = [
+                reports.level(sample.cpu_percent, "cpu"),
+                reports.level(sample.memory_percent, "memory"),
+                reports.level(sample.disk_percent, "disk"),
+            ]
+            hosts.append({**vars(sample), "status": worst(statuses)})
+        return Response(HostSerializer(hosts, many=True).data)

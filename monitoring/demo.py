@@ -1,0 +1,284 @@
+"""Demo data: three days of traffic on a dozen routes, SQL, tasks and two hosts.
+
+Written through the same code as real data (rollup upserts), relative to now.
+A second run only fills the minutes since the last one, so it takes a moment.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from django.db import transaction
+
+from monitoring import fold, storage
+from monitoring.histogram import INV_LOG_GAMMA
+from monitoring.models import MINUTE, QueryFingerprint, Rollup, SystemSample
+from monitoring.recorder import QUERY, REQUEST, TASK, TIMER, Series
+from monitoring.sql import fingerprint
+
+DAYS = 3
+HOSTS = ("web-1", "worker-1")
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str
+    method: str
+    per_minute: float  # at the daily peak
+    median_ms: float
+    spread: float  # lognormal sigma
+    error_share: float = 0.0
+    queries: int = 2
+    db_share: float = 0.3
+    n_plus_one: bool = False
+
+
+ROUTES = [
+    Route("/api/orders/", "GET", 30, 90, 0.5, queries=23, db_share=0.6, n_plus_one=True),
+    Route("/api/orders/<int:pk>/", "GET", 45, 35, 0.45, queries=3),
+    Route("/api/orders/", "POST", 6, 120, 0.5, error_share=0.004, queries=6),
+    Route("/api/payments/<uuid:id>/capture/", "POST", 4, 260, 0.6, error_share=0.025, queries=5),
+    Route("/api/products/", "GET", 25, 40, 0.4, queries=2),
+    Route("/api/products/<slug:slug>/", "GET", 30, 25, 0.35, queries=2),
+    Route("/api/search/", "GET", 12, 180, 0.7, queries=4, db_share=0.5),
+    Route("/api/reports/export/", "GET", 0.6, 2400, 0.5, queries=40, db_share=0.8),
+    Route("/api/users/me/", "GET", 20, 15, 0.3, queries=1),
+    Route("/api/cart/", "PUT", 8, 55, 0.4, error_share=0.002, queries=4),
+    Route("/healthz", "GET", 4, 4, 0.3, queries=1),
+    Route("<unmatched>", "GET", 1.5, 3, 0.4),
+]
+# (SQL as the ORM sends it, calls per minute, median ms)
+STATEMENTS = [
+    (
+        'SELECT "shop_order"."id", "shop_order"."total" FROM "shop_order" '
+        'WHERE "shop_order"."customer_id" = %s',
+        40,
+        1.2,
+    ),
+    (
+        'SELECT "shop_customer"."id", "shop_customer"."name" FROM "shop_customer" '
+        'WHERE "shop_customer"."id" = %s LIMIT 21',
+        600,
+        0.4,
+    ),
+    (
+        'SELECT "shop_product"."id", "shop_product"."slug" FROM "shop_product" '
+        'WHERE "shop_product"."slug" = %s',
+        60,
+        0.6,
+    ),
+    ('SELECT COUNT(*) AS "__count" FROM "shop_order" WHERE "shop_order"."created" >= %s', 3, 85.0),
+    (
+        'SELECT "shop_product"."id" FROM "shop_product" WHERE "shop_product"."name" ILIKE %s '
+        'ORDER BY "shop_product"."rank" DESC LIMIT 50',
+        12,
+        48.0,
+    ),
+    (
+        'INSERT INTO "shop_order" ("customer_id", "total", "created") VALUES (%s, %s, %s) '
+        'RETURNING "shop_order"."id"',
+        6,
+        2.5,
+    ),
+    ('UPDATE "shop_cart" SET "items" = %s, "updated" = %s WHERE "shop_cart"."id" = %s', 8, 1.8),
+]
+TASKS = [("reports.send_daily", 0.02, 4200, 0.01), ("billing.capture_payments", 0.5, 650, 0.03)]
+TIMERS = [("score.job_security", 2, 35), ("pricing.recalculate", 0.3, 420)]
+
+
+def load(stdout) -> None:
+    now_minute = int(time.time() // 60) * 60
+    last = (
+        Rollup.objects.filter(resolution=MINUTE, kind=REQUEST, name=ROUTES[1].path)
+        .order_by("-time")
+        .first()
+    )
+    start = now_minute - DAYS * 86400
+    if last is not None:
+        start = max(start, int(last.time.timestamp()) + 60)
+    end = now_minute - 60  # the last closed minute; live traffic takes it from here
+    if start >= end:
+        stdout.write("  monitoring: up to date")
+        return
+    minutes = np.arange(start, end, 60)
+    rng = np.random.default_rng(start // 60)
+    rows: dict[tuple, Series] = {}
+    for minute, series in _minutes(minutes, rng).items():
+        for row_key, value in fold.expand(minute, series).items():
+            fold._add(rows, row_key, value)
+    with transaction.atomic():
+        fold.upsert_rollups(rows)
+        _fingerprints(start)
+        _samples(minutes, rng)
+        _system(minutes, rng)
+    stdout.write(f"  monitoring: {len(minutes)} minutes of traffic, SQL, tasks and system samples")
+
+
+def _diurnal(minutes: np.ndarray) -> np.ndarray:
+    """Quiet at night, busy in the afternoon (UTC)."""
+    hours = (minutes % 86400) / 3600.0
+    return 0.25 + 0.75 * (0.5 - 0.5 * np.cos((hours - 3) / 24 * 2 * math.pi))
+
+
+def _histogram(latencies: np.ndarray) -> dict[int, int]:
+    indexes, counts = np.unique(
+        np.ceil(np.log(latencies) * INV_LOG_GAMMA).astype(int), return_counts=True
+    )
+    return dict(zip(indexes.tolist(), counts.tolist(), strict=True))
+
+
+def _series(
+    latencies: np.ndarray, errors: int = 0, db_share: float = 0.0, queries: int = 0
+) -> Series:
+    value = Series()
+    value.count = len(latencies)
+    value.errors = errors
+    value.sum_ms = float(latencies.sum())
+    value.max_ms = float(latencies.max())
+    value.buckets = _histogram(latencies)
+    if db_share:
+        db = latencies * db_share
+        value.db_ms, value.db_max_ms = float(db.sum()), float(db.max())
+        value.db_buckets = _histogram(db)
+        value.queries = queries * len(latencies)
+    return value
+
+
+def _minutes(minutes: np.ndarray, rng) -> dict[int, dict[tuple, Series]]:
+    load_factor = _diurnal(minutes)
+    out: dict[int, dict[tuple, Series]] = {int(m): {} for m in minutes}
+    for route in ROUTES:
+        counts = rng.poisson(route.per_minute * load_factor)
+        for minute, n in zip(minutes.tolist(), counts.tolist(), strict=True):
+            if not n:
+                continue
+            slow_hour = (minute // 3600) % 24 == 14  # a daily batch slows everything a bit
+            latencies = rng.lognormal(
+                math.log(route.median_ms * (1.6 if slow_hour else 1)), route.spread, n
+            )
+            errors = rng.binomial(n, route.error_share) if route.error_share else 0
+            ok = (
+                _series(latencies[errors:], 0, route.db_share, route.queries)
+                if n > errors
+                else None
+            )
+            if ok:
+                ok.n_plus_one = n - errors if route.n_plus_one else 0
+                status = "4xx" if route.path == "<unmatched>" else "2xx"
+                out[minute][(REQUEST, route.path, route.method, status)] = ok
+            if errors:
+                out[minute][(REQUEST, route.path, route.method, "5xx")] = _series(
+                    latencies[:errors], errors, route.db_share, route.queries
+                )
+    _background(out, minutes, rng)
+    return out
+
+
+def _background(out, minutes, rng) -> None:
+    """Statements, tasks and timers, every fifth minute (five minutes' worth)."""
+    for minute in minutes[::5].tolist():
+        for sql, per_minute, median in STATEMENTS:
+            n = int(rng.poisson(per_minute * 5)) + 1
+            out[minute][(QUERY, fingerprint(sql)[0], "", "")] = _series(
+                rng.lognormal(math.log(median), 0.6, n)
+            )
+        for name, per_minute, median, failure in TASKS:
+            n = int(rng.poisson(per_minute * 5))
+            if n:
+                value = _series(rng.lognormal(math.log(median), 0.4, n))
+                value.errors = int(rng.binomial(n, failure))
+                out[minute][(TASK, name, "", "")] = value
+        for name, per_minute, median in TIMERS:
+            n = int(rng.poisson(per_minute * 5))
+            if n:
+                out[minute][(TIMER, name, "", "")] = _series(
+                    rng.lognormal(math.log(median), 0.5, n)
+                )
+
+
+def _fingerprints(start: int) -> None:
+    moment = datetime.fromtimestamp(start, UTC)
+    QueryFingerprint.objects.bulk_create(
+        [
+            QueryFingerprint(
+                fingerprint=fp, statement=text, first_seen=moment, last_seen=datetime.now(UTC)
+            )
+            for fp, text in (fingerprint(sql) for sql, _, _ in STATEMENTS)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _samples(minutes, rng) -> None:
+    """A slow export now and then, and N+1 samples of the order list."""
+    export_sql = [STATEMENTS[3][0], STATEMENTS[0][0]] + [STATEMENTS[1][0]] * 3
+    list_sql = [STATEMENTS[0][0]] + [STATEMENTS[1][0]] * 21
+    samples = []
+    for minute in minutes[::47].tolist():
+        samples.append(
+            _sample(
+                minute, "/api/reports/export/", rng.lognormal(math.log(2600), 0.3), export_sql, rng
+            )
+        )
+    for minute in minutes[::113].tolist():
+        samples.append(
+            _sample(minute + 7, "/api/orders/", rng.lognormal(math.log(140), 0.3), list_sql, rng)
+        )
+    prepared = [storage.prepare_sample(s) for s in samples]
+    storage.save_samples({**s, "host": "web-1"} for s in prepared)
+
+
+def _sample(at: int, route: str, duration: float, statements: list[str], rng) -> dict:
+    queries = [(sql, float(rng.lognormal(math.log(2), 0.5))) for sql in statements]
+    repeated = {}
+    for sql in statements:
+        if statements.count(sql) >= 5:
+            repeated[sql] = statements.count(sql)
+    return {
+        "id": f"demo-{route.strip('/').replace('/', '-')}-{at}",
+        "time": float(at),
+        "route": route,
+        "method": "GET",
+        "status": 200,
+        "duration_ms": float(duration),
+        "db_ms": sum(ms for _, ms in queries)
+        + (duration * 0.5 if route.endswith("export/") else 0),
+        "query_count": len(queries),
+        "slow": duration >= 1000,
+        "queries": queries,
+        "repeated": repeated,
+    }
+
+
+def _system(minutes, rng) -> None:
+    rows = []
+    load_factor = _diurnal(minutes)
+    for host, base_cpu, base_memory in (("web-1", 35, 58), ("worker-1", 20, 71)):
+        cpu = np.clip(base_cpu * load_factor * 1.6 + rng.normal(0, 4, len(minutes)), 1, 99)
+        memory = np.clip(base_memory + rng.normal(0, 1.5, len(minutes)), 5, 99)
+        disk = 61.0 if host == "web-1" else 83.0
+        for i, minute in enumerate(minutes.tolist()):
+            disk += 0.0002
+            rows.append(
+                SystemSample(
+                    host=host,
+                    time=datetime.fromtimestamp(minute + 5, UTC),
+                    cpu_percent=round(float(cpu[i]), 1),
+                    load_1=round(float(cpu[i]) / 40, 2),
+                    load_5=round(float(cpu[i]) / 45, 2),
+                    load_15=round(float(cpu[i]) / 50, 2),
+                    memory_percent=round(float(memory[i]), 1),
+                    swap_percent=2.0,
+                    disks={"/": round(disk, 2), "/var/lib/postgresql": round(disk - 20, 2)},
+                    disk_percent=round(disk, 2),
+                    net_in_bps=round(float(250_000 * load_factor[i] * rng.uniform(0.8, 1.2)), 1),
+                    net_out_bps=round(float(900_000 * load_factor[i] * rng.uniform(0.8, 1.2)), 1),
+                    process_rss=180_000_000,
+                    process_open_files=24,
+                )
+            )
+    SystemSample.objects.bulk_create(rows, batch_size=1000)

@@ -1,0 +1,90 @@
+"""SQL normalisation (with sqlparse) and fingerprints.
+
+A statement's shape, with every literal and parameter replaced by `?`, lists of
+them collapsed to one, comments dropped, keywords upper-cased and whitespace
+squeezed: the same query with other values has the same fingerprint, and no
+value (a customer's e-mail, a token) is ever stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+
+import sqlparse
+from sqlparse import tokens as T
+
+PLACEHOLDER = "?"
+
+
+@lru_cache(maxsize=8192)
+def normalise(sql: str) -> str:
+    out: list[str] = []
+    depth = 0  # parentheses open at this point
+    for token in _tokens(sql):
+        ttype = token.ttype
+        if ttype in T.Comment:
+            continue
+        if token.is_whitespace:
+            if out and out[-1] != " ":
+                out.append(" ")
+            continue
+        if ttype in T.Name.Placeholder or ttype in T.Number or ttype in T.String.Single:
+            _emit_placeholder(out, inside_parentheses=depth > 0)
+        elif ttype in T.Keyword:
+            out.append(token.value.upper())
+        else:
+            depth += {"(": 1, ")": -1}.get(token.value, 0)
+            out.append(token.value)
+    text = "".join(out).strip().rstrip(";").strip()
+    # VALUES (?, ?), (?, ?) ... has become (?), (?) ...: one row shape is enough.
+    while "(?), (?)" in text or "(?),(?)" in text:
+        text = text.replace("(?), (?)", "(?)").replace("(?),(?)", "(?)")
+    return text
+
+
+def _tokens(sql: str):
+    for statement in sqlparse.parse(sql):
+        yield from statement.flatten()
+
+
+def _emit_placeholder(out: list[str], inside_parentheses: bool) -> None:
+    """Append ?, folding `(?, ?, ?)` (IN lists, VALUES rows) into `(?)`."""
+    meaningful = [item for item in out[-4:] if item != " "]
+    if (
+        inside_parentheses
+        and len(meaningful) >= 2
+        and meaningful[-1] == ","
+        and meaningful[-2] == PLACEHOLDER
+    ):
+        while out and out[-1] in (" ", ","):
+            out.pop()
+        return
+    out.append(PLACEHOLDER)
+
+
+@lru_cache(maxsize=8192)
+def fingerprint(sql: str) -> tuple[str, str]:
+    """(fingerprint, normalised statement) of a statement as the ORM sent it."""
+    statement = normalise(sql)
+    digest = hashlib.blake2b(statement.encode(), digest_size=8).hexdigest()
+    return digest, statement
+
+
+def is_single_select(statement: str) -> bool:
+    """True for exactly one SELECT statement (what EXPLAIN on demand accepts)."""
+    parsed = [s for s in sqlparse.parse(statement) if str(s).strip().strip(";")]
+    return len(parsed) == 1 and parsed[0].get_type() == "SELECT"
+
+
+def numbered_placeholders(statement: str) -> tuple[str, int]:
+    """The statement with each ? turned into $1, $2 ... (PostgreSQL's PREPARE), and their count."""
+    out: list[str] = []
+    count = 0
+    for token in _tokens(statement):
+        if token.ttype in T.Name.Placeholder:
+            count += 1
+            out.append(f"${count}")
+        else:
+            out.append(token.value)
+    return "".join(out), count
