@@ -49,7 +49,7 @@ class PointSerializer(serializers.Serializer):
     error_rate = serializers.FloatField(help_text="Percent of requests answered 5xx.")
 
 
-class OverviewSerializer(serializers.Serializer):
+class PerformanceOverviewSerializer(serializers.Serializer):
     hours = serializers.IntegerField()
     requests = serializers.IntegerField()
     throughput_per_minute = serializers.FloatField()
@@ -102,7 +102,9 @@ class _ReadView(APIView):
 
 
 class OverviewView(_ReadView):
-    @extend_schema(parameters=[WindowQuery], responses=OverviewSerializer, tags=["monitoring"])
+    @extend_schema(
+        parameters=[WindowQuery], responses=PerformanceOverviewSerializer, tags=["monitoring"]
+    )
     def get(self, request):
         query = self.query(WindowQuery)
         start, end = query.window()
@@ -126,7 +128,7 @@ class OverviewView(_ReadView):
             "throughput_per_minute": summary["throughput"],
             "series": series,
         }
-        return Response(OverviewSerializer(body).data)
+        return Response(PerformanceOverviewSerializer(body).data)
 
 
 class EndpointsView(_ReadView):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -239,7 +240,8 @@ def _sample(at: int, route: str, duration: float, statements: list[str], rng) ->
         if statements.count(sql) >= 5:
             repeated[sql] = statements.count(sql)
     return {
-        "id": f"demo-{route.strip('/').replace('/', '-')}-{at}",
+        # Stable per route and minute, and within the 32 characters of sample_id.
+        "id": f"demo-{zlib.crc32(route.encode()):08x}-{at}",
         "time": float(at),
         "route": route,
         "method": "GET",

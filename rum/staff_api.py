@@ -60,20 +60,20 @@ class PageSerializer(serializers.Serializer):
     good_share = serializers.FloatField(allow_null=True)
 
 
-class DeviceOverviewSerializer(serializers.Serializer):
+class RumDeviceOverviewSerializer(serializers.Serializer):
     device = serializers.CharField()
     page_views = serializers.IntegerField()
     passing_share = serializers.FloatField(allow_null=True)
     p75 = serializers.DictField(child=serializers.FloatField(allow_null=True))
 
 
-class OverviewSerializer(serializers.Serializer):
+class RumOverviewSerializer(serializers.Serializer):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
     page_views = serializers.IntegerField()
     passing_share = serializers.FloatField(allow_null=True)
     worst_page = PageSerializer(allow_null=True)
-    devices = DeviceOverviewSerializer(many=True)
+    devices = RumDeviceOverviewSerializer(many=True)
 
 
 class _RumView(APIView):
@@ -112,7 +112,7 @@ class SummaryView(_RumView):
 
 
 class OverviewView(_RumView):
-    @extend_schema(parameters=[PeriodSerializer], responses=OverviewSerializer)
+    @extend_schema(parameters=[PeriodSerializer], responses=RumOverviewSerializer)
     def get(self, request):
         f, rows = self.rows(request)
         views, assessed, passed = queries.passing(rows)
@@ -136,7 +136,7 @@ class OverviewView(_RumView):
             "worst_page": queries.worst_page(rows),
             "devices": devices,
         }
-        return Response(OverviewSerializer(body).data)
+        return Response(RumOverviewSerializer(body).data)
 
 
 class PagesView(_RumView):

@@ -73,7 +73,9 @@ def test_bad_parameters_are_a_400_with_the_field(admin_client, url, params, fiel
 def test_only_staff_with_the_permission_may_read(client, staff_client, staff_user, plain_user, url):
     assert client.get(url).status_code == 403
     assert staff_client.get(url).status_code == 403
-    staff_user.user_permissions.add(Permission.objects.get(codename="view_dashboard"))
+    staff_user.user_permissions.add(
+        Permission.objects.get(codename="view_dashboard", content_type__app_label="monitoring")
+    )
     assert staff_client.get(url).status_code == 200
     client.force_login(plain_user)
     assert client.get(url).status_code == 403

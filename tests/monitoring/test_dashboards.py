@@ -68,7 +68,9 @@ def host_samples():
 
 
 def grant(user):
-    user.user_permissions.add(Permission.objects.get(codename="view_dashboard"))
+    user.user_permissions.add(
+        Permission.objects.get(codename="view_dashboard", content_type__app_label="monitoring")
+    )
 
 
 @pytest.mark.parametrize("url", [PERFORMANCE, f"{ROUTE}?route=/x/", SYSTEM])

@@ -11,7 +11,10 @@ from monitoring.recorder import REQUEST
 from tests.monitoring.conftest import database_url_for_subprocess
 from tests.support import run_manage, run_python, subprocess_env
 
-LATER = time.time() + 180
+
+def later() -> float:
+    """A moment at which every minute recorded so far is closed (read when used)."""
+    return time.time() + 180
 
 
 def record(recorder, route: str, n: int, minute_offset: int = 0):
@@ -32,8 +35,8 @@ def total(route: str = ALL, resolution: int = MINUTE) -> int:
 def test_folding_twice_counts_once(recorder, backend):
     record(recorder, "/a/", 7)
     recorder.flush()
-    assert fold.fold(now=LATER) == 1
-    assert fold.fold(now=LATER) == 0
+    assert fold.fold(now=later()) == 1
+    assert fold.fold(now=later()) == 0
     assert total("/a/") == total("/a/", HOUR) == total("/a/", DAY) == 7
 
 
@@ -41,10 +44,10 @@ def test_folding_twice_counts_once(recorder, backend):
 def test_late_data_for_a_folded_minute_is_added(recorder, backend):
     record(recorder, "/a/", 3)
     recorder.flush()
-    fold.fold(now=LATER)
+    fold.fold(now=later())
     record(recorder, "/a/", 2)  # same minute, flushed after its fold (Redis was away)
     recorder.flush()
-    fold.fold(now=LATER)
+    fold.fold(now=later())
     assert total("/a/") == 5 and total() == 5
     assert Rollup.objects.filter(resolution=MINUTE, name="/a/").count() == 1
 
@@ -65,7 +68,7 @@ def test_a_failed_flush_keeps_the_timings_for_the_next(recorder, settings):
     assert recorder.flush() is False
     settings.REDIS_URL = ""
     assert recorder.flush() is True
-    fold.fold(now=LATER)
+    fold.fold(now=later())
     assert total("/a/") == 4
 
 
@@ -76,7 +79,7 @@ def test_the_embedded_fold_empties_the_live_table(recorder, settings):
     record(recorder, "/a/", 2, minute_offset=-1)
     recorder.flush()
     assert LiveAggregate.objects.count() == 2
-    assert fold.fold(now=LATER) == 2
+    assert fold.fold(now=later()) == 2
     assert LiveAggregate.objects.count() == 0
     assert total("/a/") == 5 and total("/a/", HOUR) == 5
 
@@ -114,7 +117,7 @@ def test_a_worker_killed_mid_fold_neither_loses_nor_double_counts(recorder, scri
     record(recorder, "/b/", 4, minute_offset=-1)
     recorder.flush()
     env = subprocess_env(DATABASE_URL=database_url_for_subprocess())
-    result = run_python(script.format(now=LATER), env)
+    result = run_python(script.format(now=later()), env)
     assert result.returncode == -9, result.stderr
     redis = get_redis()
     assert len(redis.smembers(storage.key("pending"))) == 1  # claimed, not finished
@@ -126,8 +129,8 @@ def test_a_worker_killed_mid_fold_neither_loses_nor_double_counts(recorder, scri
     lock = storage.key("fold-lock")
     assert 0 < redis.ttl(lock) <= fold.LOCK_SECONDS  # the dead worker's lock expires ...
     redis.delete(lock)  # ... now, rather than in two minutes
-    fold.fold(now=LATER)
-    fold.fold(now=LATER)
+    fold.fold(now=later())
+    fold.fold(now=later())
     assert total("/a/") == 6 and total("/b/") == 4 and total() == 10
     assert total(ALL, HOUR) == total(ALL, DAY) == 10
     assert redis.smembers(storage.key("pending")) == set()
@@ -152,7 +155,7 @@ def test_a_claimed_minute_stays_visible_until_it_is_folded(recorder):
     now = datetime.now(UTC)
     window = (now - timedelta(hours=1), now + timedelta(minutes=1))
     assert rollups.load({REQUEST}, *window)[(REQUEST, "/a/", "GET", "2xx")].count == 3
-    fold.fold(now=LATER)
+    fold.fold(now=later())
     assert rollups.load({REQUEST}, *window)[(REQUEST, "/a/", "GET", "2xx")].count == 3
 
 
@@ -174,8 +177,8 @@ def test_the_embedded_fold_survives_a_kill(tmp_path):
     env = subprocess_env(DATABASE_URL=None, REDIS_URL=None, VAR_DIR=str(tmp_path))
     assert run_manage("migrate", env=env).returncode == 0
     assert run_python(EMBEDDED_RECORD, env).returncode == 0
-    killed = run_python(KILL_INSIDE_TRANSACTION.format(now=LATER), env)
+    killed = run_python(KILL_INSIDE_TRANSACTION.format(now=later()), env)
     assert killed.returncode == -9, killed.stderr
     assert run_python(EMBEDDED_COUNT, env).stdout.split() == ["0", "1"]
-    assert run_python(f"from monitoring import fold; fold.fold(now={LATER})", env).returncode == 0
+    assert run_python(f"from monitoring import fold; fold.fold(now={later()})", env).returncode == 0
     assert run_python(EMBEDDED_COUNT, env).stdout.split() == ["9", "0"]
