@@ -68,7 +68,7 @@ def test_no_data_keeps_the_state_and_says_so(clock):
 
 
 def test_a_rule_whose_source_is_not_registered_is_skipped(clock):
-    rule = make_rule(source="monitoring.request_latency", aggregation="p95")
+    rule = make_rule(source="retired.metric", aggregation="p95")
     working = make_rule(name="Working")
     clock.feed([150])
     clock.tick(1)

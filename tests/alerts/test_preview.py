@@ -87,7 +87,15 @@ def test_the_preview_reports_form_errors(admin_client):
 def test_the_preview_of_an_unavailable_source_says_so(admin_client):
     from alerts.models import Rule
 
-    rule = Rule.objects.get(name="API p95 latency above 2 s")
+    rule = Rule.objects.create(
+        name="Retired latency",
+        source="retired.latency",
+        aggregation="p95",
+        window_minutes=5,
+        operator="gt",
+        threshold=2000,
+        severity="high",
+    )
     form = {
         "rule_id": rule.pk,
         "name": rule.name,
@@ -102,4 +110,4 @@ def test_the_preview_of_an_unavailable_source_says_so(admin_client):
     response = admin_client.post("/admin/alerts/rule/preview/", form)
     assert response.status_code == 200
     html = response.json()["html"]
-    assert "No preview: no metric source" in html and "monitoring.request_latency" in html
+    assert "No preview: no metric source" in html and "retired.latency" in html
