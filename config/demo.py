@@ -1,10 +1,25 @@
-"""Demo data: each app contributes `<app>/demo.py` with `load(stdout)`."""
+"""Demo data: each app contributes `<app>/demo.py` with `load(stdout)`.
+
+An app may also give `tick(stdout)`: a running demo calls it every minute
+(the "Demo traffic" job, created by demo loading only) so that its data keeps
+arriving live and the alerts on it fire and resolve while someone watches.
+"""
 
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 
 from config.discovery import app_modules
+from config.schedule import Job, seed
+
+DEMO_TRAFFIC = Job(
+    name="Demo traffic",
+    task="core.demo_tick",
+    every_seconds=60,
+    expires_seconds=60,
+    description="Keeps the demo data arriving live. Created by demo loading; delete it in "
+    "production if demo data was ever loaded there.",
+)
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"  # noqa: S105  (printed by `make demo`; a local demo only)
@@ -28,3 +43,16 @@ def load_all(stdout) -> None:
             continue
         stdout.write(f"Demo data: {app.label} ...")
         module.load(stdout)
+
+
+def prepare_demo(stdout) -> None:
+    """The demo user, every app's demo data, and the job that keeps it live."""
+    ensure_demo_user()
+    load_all(stdout)
+    seed([DEMO_TRAFFIC])
+
+
+def tick_all(stdout) -> None:
+    for _app, module in app_modules("demo"):
+        if hasattr(module, "tick"):
+            module.tick(stdout)

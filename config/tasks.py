@@ -16,6 +16,16 @@ def record_heartbeat(name: str = BEAT) -> Heartbeat:
     return beat
 
 
+@shared_task(name="core.demo_tick", ignore_result=True)
+def demo_tick():
+    """The next minute of demo traffic (scheduled only where demo data was loaded)."""
+    import io
+
+    from config.demo import tick_all
+
+    tick_all(io.StringIO())
+
+
 @shared_task(name="core.heartbeat", ignore_result=True)
 def heartbeat():
     record_heartbeat()

@@ -1,7 +1,10 @@
 """Demo data: three days of traffic on a dozen routes, SQL, tasks and two hosts.
 
 Written through the same code as real data (rollup upserts), relative to now.
-A second run only fills the minutes since the last one, so it takes a moment.
+A second run only fills the minutes since the last one, so it takes a moment;
+a running demo does that every minute (`tick`), so the data stays live. Each
+hour has three short incidents, so the demo's alert rules fire and resolve
+while someone watches (see INCIDENTS).
 """
 
 from __future__ import annotations
@@ -41,17 +44,24 @@ class Route:
 ROUTES = [
     Route("/api/orders/", "GET", 30, 90, 0.5, queries=23, db_share=0.6, n_plus_one=True),
     Route("/api/orders/<int:pk>/", "GET", 45, 35, 0.45, queries=3),
-    Route("/api/orders/", "POST", 6, 120, 0.5, error_share=0.004, queries=6),
-    Route("/api/payments/<uuid:id>/capture/", "POST", 4, 260, 0.6, error_share=0.025, queries=5),
+    Route("/api/orders/", "POST", 6, 120, 0.5, error_share=0.0005, queries=6),
+    Route("/api/payments/<uuid:id>/capture/", "POST", 4, 260, 0.6, error_share=0.0002, queries=5),
     Route("/api/products/", "GET", 25, 40, 0.4, queries=2),
     Route("/api/products/<slug:slug>/", "GET", 30, 25, 0.35, queries=2),
     Route("/api/search/", "GET", 12, 180, 0.7, queries=4, db_share=0.5),
     Route("/api/reports/export/", "GET", 0.6, 2400, 0.5, queries=40, db_share=0.8),
     Route("/api/users/me/", "GET", 20, 15, 0.3, queries=1),
-    Route("/api/cart/", "PUT", 8, 55, 0.4, error_share=0.002, queries=4),
+    Route("/api/cart/", "PUT", 8, 55, 0.4, error_share=0.0005, queries=4),
     Route("/healthz", "GET", 4, 4, 0.3, queries=1),
     Route("<unmatched>", "GET", 1.5, 3, 0.4),
 ]
+# Minutes of every hour (first, last) during which something goes wrong.
+PAYMENTS = "/api/payments/<uuid:id>/capture/"
+ERROR_BURST = (10, 17)  # payment captures fail 30 % of the time, and clients retry them
+SLOW_ORDERS = (35, 41)  # the order detail answers 40 times slower
+BUSY_WORKER = (50, 57)  # worker-1's CPU runs near 88 %
+INCIDENT_ERROR_SHARE, INCIDENT_RETRIES, INCIDENT_SLOWDOWN, INCIDENT_CPU = 0.3, 3, 40.0, 88.0
+
 # (SQL as the ORM sends it, calls per minute, median ms)
 STATEMENTS = [
     (
@@ -91,6 +101,15 @@ TASKS = [("reports.send_daily", 0.02, 4200, 0.01), ("billing.capture_payments", 
 TIMERS = [("score.job_security", 2, 35), ("pricing.recalculate", 0.3, 420)]
 
 
+def _during(window: tuple[int, int], minutes: np.ndarray) -> np.ndarray:
+    minute_of_hour = (minutes // 60) % 60
+    return (minute_of_hour >= window[0]) & (minute_of_hour <= window[1])
+
+
+def tick(stdout) -> None:
+    load(stdout)
+
+
 def load(stdout) -> None:
     now_minute = int(time.time() // 60) * 60
     last = (
@@ -101,7 +120,7 @@ def load(stdout) -> None:
     start = now_minute - DAYS * 86400
     if last is not None:
         start = max(start, int(last.time.timestamp()) + 60)
-    end = now_minute - 60  # the last closed minute; live traffic takes it from here
+    end = now_minute  # up to the last closed minute; the open one is still filling
     if start >= end:
         stdout.write("  monitoring: up to date")
         return
@@ -153,15 +172,23 @@ def _minutes(minutes: np.ndarray, rng) -> dict[int, dict[tuple, Series]]:
     load_factor = _diurnal(minutes)
     out: dict[int, dict[tuple, Series]] = {int(m): {} for m in minutes}
     for route in ROUTES:
-        counts = rng.poisson(route.per_minute * load_factor)
-        for minute, n in zip(minutes.tolist(), counts.tolist(), strict=True):
+        rate = route.per_minute * load_factor
+        error_share = np.full(len(minutes), route.error_share)
+        slowdown = np.ones(len(minutes))
+        if route.path == PAYMENTS:
+            burst = _during(ERROR_BURST, minutes)
+            error_share[burst] = INCIDENT_ERROR_SHARE
+            rate = np.where(burst, rate * INCIDENT_RETRIES, rate)
+        counts = rng.poisson(rate)
+        if route.path == "/api/orders/<int:pk>/":
+            slowdown[_during(SLOW_ORDERS, minutes)] = INCIDENT_SLOWDOWN
+        for i, (minute, n) in enumerate(zip(minutes.tolist(), counts.tolist(), strict=True)):
             if not n:
                 continue
             slow_hour = (minute // 3600) % 24 == 14  # a daily batch slows everything a bit
-            latencies = rng.lognormal(
-                math.log(route.median_ms * (1.6 if slow_hour else 1)), route.spread, n
-            )
-            errors = rng.binomial(n, route.error_share) if route.error_share else 0
+            median = route.median_ms * (1.6 if slow_hour else 1) * slowdown[i]
+            latencies = rng.lognormal(math.log(median), route.spread, n)
+            errors = rng.binomial(n, error_share[i]) if error_share[i] else 0
             ok = (
                 _series(latencies[errors:], 0, route.db_share, route.queries)
                 if n > errors
@@ -181,7 +208,7 @@ def _minutes(minutes: np.ndarray, rng) -> dict[int, dict[tuple, Series]]:
 
 def _background(out, minutes, rng) -> None:
     """Statements, tasks and timers, every fifth minute (five minutes' worth)."""
-    for minute in minutes[::5].tolist():
+    for minute in minutes[(minutes // 60) % 5 == 0].tolist():
         for sql, per_minute, median in STATEMENTS:
             n = int(rng.poisson(per_minute * 5)) + 1
             out[minute][(QUERY, fingerprint(sql)[0], "", "")] = _series(
@@ -219,13 +246,14 @@ def _samples(minutes, rng) -> None:
     export_sql = [STATEMENTS[3][0], STATEMENTS[0][0]] + [STATEMENTS[1][0]] * 3
     list_sql = [STATEMENTS[0][0]] + [STATEMENTS[1][0]] * 21
     samples = []
-    for minute in minutes[::47].tolist():
+    # On fixed minutes, so that filling a day at once or minute by minute gives the same.
+    for minute in minutes[(minutes // 60) % 47 == 0].tolist():
         samples.append(
             _sample(
                 minute, "/api/reports/export/", rng.lognormal(math.log(2600), 0.3), export_sql, rng
             )
         )
-    for minute in minutes[::113].tolist():
+    for minute in minutes[(minutes // 60) % 113 == 0].tolist():
         samples.append(
             _sample(minute + 7, "/api/orders/", rng.lognormal(math.log(140), 0.3), list_sql, rng)
         )
@@ -261,10 +289,14 @@ def _system(minutes, rng) -> None:
     load_factor = _diurnal(minutes)
     for host, base_cpu, base_memory in (("web-1", 35, 58), ("worker-1", 20, 71)):
         cpu = np.clip(base_cpu * load_factor * 1.6 + rng.normal(0, 4, len(minutes)), 1, 99)
+        if host == "worker-1":
+            busy = _during(BUSY_WORKER, minutes)
+            cpu[busy] = np.clip(INCIDENT_CPU + rng.normal(0, 3, busy.sum()), 1, 99)
         memory = np.clip(base_memory + rng.normal(0, 1.5, len(minutes)), 5, 99)
-        disk = 61.0 if host == "web-1" else 83.0
+        base_disk = 61.0 if host == "web-1" else 83.0
         for i, minute in enumerate(minutes.tolist()):
-            disk += 0.0002
+            # Logs grow slowly and are cleaned up every three days.
+            disk = base_disk + 0.0002 * ((minute // 60) % (3 * 1440))
             rows.append(
                 SystemSample(
                     host=host,

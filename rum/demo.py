@@ -53,6 +53,11 @@ def ensure_site() -> Site:
     return site
 
 
+def tick(stdout) -> None:
+    """A running demo's next minute: the page views of the current hour up to now."""
+    load(stdout)
+
+
 def load(stdout) -> None:
     site = ensure_site()
     now = timezone.now()
@@ -88,8 +93,6 @@ def hour_rows(site_id: int, hour: datetime, now: datetime) -> list[dict]:
     rows = []
     for n in range(int(40 * busy)):
         moment = hour + timedelta(seconds=rng.uniform(0, 3599))
-        if moment > now:
-            break
         page, route, _, lcp, inp, cls = rng.choices(PAGES, weights=[p[2] for p in PAGES])[0]
         device, _, slow = rng.choices(DEVICES, weights=[d[1] for d in DEVICES])[0]
         browser, os_name = BROWSERS[device]
@@ -120,7 +123,8 @@ def hour_rows(site_id: int, hour: datetime, now: datetime) -> list[dict]:
         if rng.random() < 0.04:
             message, source, line, where = rng.choice(ERRORS)
             rows.append(_error(base, f"{key}:err", message, source, line, where))
-    return rows
+    # The whole hour is drawn every time, so each event is the same whenever it is kept.
+    return [row for row in rows if row["received_at"] <= now]
 
 
 def _vital(base, key, name, value, server, page, rng) -> dict:

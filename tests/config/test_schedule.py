@@ -2,6 +2,7 @@ import pytest
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from config.celery import app as celery_app
+from config.demo import DEMO_TRAFFIC
 from config.models import Heartbeat
 from config.schedule import Job, all_jobs, seed
 from config.tasks import heartbeat
@@ -16,6 +17,8 @@ def test_every_scheduled_task_name_resolves_to_a_registered_task():
     assert scheduled, "migrate should have seeded the default periodic tasks"
     assert {job.task for job in all_jobs()} <= scheduled
     assert scheduled - registered == set()
+    assert DEMO_TRAFFIC.task in registered  # seeded by demo loading only
+    assert DEMO_TRAFFIC.name not in scheduled
 
 
 def test_seeding_again_keeps_what_ops_edited():

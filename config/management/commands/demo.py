@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from config.demo import DEMO_PASSWORD, DEMO_USERNAME, ensure_demo_user, load_all
+from config.demo import DEMO_PASSWORD, DEMO_USERNAME, prepare_demo
 from config.processes import beat_command, web_command, worker_command
 
 STOP_GRACE_SECONDS = 15
@@ -25,10 +26,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         port = os.environ.get("PORT", "8000")
+        # Redirected to a file, stdout is block-buffered: the URL and the login
+        # would sit in the buffer while the demo runs.
+        if hasattr(sys.stdout, "reconfigure"):
+            sys.stdout.reconfigure(line_buffering=True)
         self.stdout.write("Migrating ...")
         call_command("migrate", interactive=False, verbosity=0)
-        ensure_demo_user()
-        load_all(self.stdout)
+        prepare_demo(self.stdout)
         call_command("collectstatic", interactive=False, verbosity=0)
 
         log_dir = settings.VAR_DIR / "log"
