@@ -2,8 +2,8 @@
 
 Both are states, not rates: the value at time T comes from each statement's
 latest run before T, however old that run is (the window only bounds what
-`load` reads beyond that). `load` takes two queries whatever the number of
-queries (see dataquality.history.load_runs); `compute` is pandas in memory.
+`load` reads beyond that). `load` takes one database query whatever the number
+of queries (see dataquality.history.load_runs); `compute` is pandas in memory.
 """
 
 from __future__ import annotations

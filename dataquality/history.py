@@ -2,7 +2,7 @@
 
 Every run is kept, so "the average score on May 1st" is the average of each
 statement's latest run before that moment. `load_runs` reads what a time span
-needs in two queries (the latest run of each statement before the span, and
+needs in one query (the latest run of each statement before the span, and
 every run inside it); the rest is pandas.
 """
 
@@ -39,7 +39,7 @@ FIELDS = [
 
 
 def load_runs(start: datetime, end: datetime, entity_ids=None) -> pd.DataFrame:
-    """Each statement's latest run before `start`, and every run in [start, end)."""
+    """Each statement's latest run before `start`, and every run in [start, end): one query."""
     runs = Run.objects.all()
     statements = Statement.objects.all()
     if entity_ids:
@@ -47,17 +47,21 @@ def load_runs(start: datetime, end: datetime, entity_ids=None) -> pd.DataFrame:
         statements = statements.filter(entity_id__in=list(entity_ids))
     # Most statements were last checked before `start`: their latest run is the one.
     settled = statements.filter(latest_run__created_at__lt=start).values("latest_run")
-    rows = list(Run.objects.filter(id__in=settled).values_list(*FIELDS))
     # The others were checked since: look up their last run before `start`.
     recent = statements.filter(latest_run__created_at__gte=start).values("id")
     before = (
         runs.filter(statement_id__in=recent, created_at__lt=start)
         .values("statement_id")
         .annotate(last=Max("id"))
+        .values("last")
     )
-    rows += list(Run.objects.filter(id__in=before.values("last")).values_list(*FIELDS))
-    rows += list(runs.filter(created_at__gte=start, created_at__lt=end).values_list(*FIELDS))
-    frame = pd.DataFrame(rows, columns=COLUMNS)
+    parts = [
+        Run.objects.filter(id__in=settled),
+        Run.objects.filter(id__in=before),
+        runs.filter(created_at__gte=start, created_at__lt=end),
+    ]
+    fields = [part.order_by().values_list(*FIELDS) for part in parts]
+    frame = pd.DataFrame(list(fields[0].union(*fields[1:], all=True)), columns=COLUMNS)
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
     return frame.sort_values(["created_at", "run_id"]).reset_index(drop=True)
 

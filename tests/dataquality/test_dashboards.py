@@ -83,6 +83,20 @@ def test_the_statements_table_exports_as_csv(admin_client, checked):
     ]
 
 
+def test_a_long_table_shows_the_worst_statements_and_the_csv_has_them_all(
+    admin_client, checked, monkeypatch
+):
+    from dataquality import dashboards
+
+    monkeypatch.setattr(dashboards, "TABLE_ROWS", 2)
+    response = admin_client.get(PAGE + "?range=30d")
+    [table] = response.context["tables"]
+    assert [row["entity"] for row in table.rows] == ["Initech", "Globex"]
+    assert "Showing the 2 lowest-scoring of 3 statements" in response.text
+    exported = admin_client.get(PAGE + "?range=30d&export=statements")
+    assert len(list(csv.reader(io.StringIO(exported.content.decode())))) == 1 + 3
+
+
 def test_the_filters_narrow_the_page_and_bad_ones_are_refused(admin_client, checked):
     entity = checked["Acme"].entity_id
     response = admin_client.get(PAGE + f"?range=30d&entity={entity}")
