@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT = "alerts-evaluation"
 # Rows per INSERT (Django lowers it to what the database accepts).
-BATCH = 2000
+BATCH = 10_000
 # A delivery task not started this long after it was due is sent again (lost message).
 STALE_DELIVERY = timedelta(minutes=5)
 STATUS_OK, STATUS_NO_DATA, STATUS_UNAVAILABLE = "ok", "no data", "source unavailable"

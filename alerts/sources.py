@@ -2,11 +2,13 @@
 
 A source answers "the value of this metric over window W ending at time T, for
 these labels". Rules that share a source are evaluated together: `evaluate`
-gets every query of a tick at once and answers them from one `load` (a few
-database queries over the rollups, never raw rows, never one per rule), then
-`compute`s each query in memory. The backtest in the rule admin's Preview calls
-the very same `load` and `compute` through `series`, so it agrees with live
-evaluation on the same data.
+gets every query of a tick at once and answers them from one read (a few
+database queries over the rollups, never one per rule), then `compute`s each
+query in memory. By default that read is `load` over the longest window; a
+source may override `evaluate` to read only what its windows ending at T need
+(the monitoring and RUM sources do). The backtest in the rule admin's Preview
+calls `load` and the very same `compute` through `series`, so it agrees with
+live evaluation on the same data.
 
 Source keys are referenced by rules and by the seeded default rules; keep them
 stable. Units: milliseconds for durations, percent (0-100) for rates and

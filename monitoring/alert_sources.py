@@ -1,25 +1,33 @@
 """Alert metric sources of monitoring: request latency, errors, throughput, DB time,
 Celery failures (from the rollups, per minute), and CPU, memory, disk (system samples).
 
-`load` reads what every query of a tick needs in one or two database queries
-(plus the live, unfolded minutes); `compute` is pure. Request figures use whole
-minutes: the window ends at the start of `at`'s minute, so a half-filled
-minute never lowers a rate.
+`evaluate` reads what every query of a tick needs in one database query (two
+for disks, one more when a host fell silent), plus the live, unfolded minutes:
+only the rows that tile each window (monitoring.windows, monitoring.sample_windows),
+so a rule with a window of a week costs a few hundred rows, not ten thousand
+minutes. `load` reads a whole span for the backtest; `compute` is pure. Request
+figures use whole minutes: the window ends at the start of `at`'s minute, so a
+half-filled minute never lowers a rate.
 """
 
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
+from django.db.models import FloatField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from alerts.sources import Labels, MetricSource, Query, register
-from monitoring import histogram, rollups
-from monitoring.models import DAY, Rollup, SystemSample
-from monitoring.recorder import REQUEST, TASK, Series
+from monitoring import rollups, sample_windows, windows
+from monitoring.models import DAY, HOUR, MINUTE, Rollup, SystemSample
+from monitoring.recorder import REQUEST, TASK
 
 
 def _minute(at: datetime) -> int:
@@ -31,7 +39,12 @@ def _label_set(query: Query, labels: dict[str, str]) -> Labels:
 
 
 class _RolledUpSource(MetricSource):
-    """A source over per-minute rollups of one kind; the labels map to series fields."""
+    """A source over the rollups of one kind; the labels map to series fields.
+
+    `evaluate` reads only the rows that tile each window ending at the tick
+    (monitoring.windows); `load`, for a backtest, reads every row of its span.
+    Both go through the same `compute`.
+    """
 
     kind: str = REQUEST
     # label name → position in the series key (kind, name, method, status class)
@@ -39,41 +52,65 @@ class _RolledUpSource(MetricSource):
     # An ungrouped query with no data in its window answers this (None: leave it out).
     empty_value: float | None = None
 
+    def evaluate(self, queries: Sequence[Query], now: datetime) -> list[dict[Labels, float]]:
+        if not queries:
+            return []
+        end, oldest = _minute(now), rollups.minute_floor()
+        wanted = set()
+        for query in queries:
+            wanted.update(windows.spans(end - _seconds(query), end, oldest))
+        data = windows.read({self.kind}, wanted, oldest, **self._needs(queries))
+        return [self.compute(data, query, now) for query in queries]
+
     def load(self, queries: Sequence[Query], start: datetime, end: datetime) -> Any:
-        return rollups.load_steps({self.kind}, start, end, 60, **self._needs(queries))
+        first, last = rollups.epoch(start) // MINUTE * MINUTE, rollups.epoch(end)
+        wanted = [(resolution, first // resolution * resolution, last)
+                  for resolution in (MINUTE, HOUR, DAY)]  # fmt: skip
+        wanted.append((windows.LIVE, first // HOUR * HOUR, last))
+        return windows.read({self.kind}, wanted, rollups.minute_floor(), **self._needs(queries))
 
     def _needs(self, queries: Sequence[Query]) -> dict:
         """The narrowest read serving every query: totals, some names, or everything."""
+        needs: dict[str, Any] = {
+            "histograms": sorted({name for q in queries for name in self.histograms(q)})
+        }
         filtered = [q for q in queries if q.filters or q.group_by]
         if self.kind == REQUEST and not filtered:
-            return {"totals": True}
+            return {**needs, "totals": True}
         name_label = next(k for k, v in self.label_fields.items() if v == 1)
         names = {q.params.get(name_label) for q in queries}
         if None in names or any(name_label in q.group_by for q in queries):
-            return {}
-        return {"name": names}
+            return needs
+        return {**needs, "name": names}
 
     def compute(self, data: Any, query: Query, at: datetime) -> dict[Labels, float]:
         end = _minute(at)
-        start = end - int(query.window.total_seconds())
-        wanted = {self.label_fields[k]: v for k, v in query.filters}
-        groups: dict[Labels, Series] = {}
-        for minute, series in data.items():
-            if not start <= minute < end:
-                continue
-            for key, value in series.items():
-                if any(key[position] != v for position, v in wanted.items()):
-                    continue
+        chosen = data.select({self.label_fields[k]: v for k, v in query.filters})
+        label_sets: dict[Labels, int] = {}
+        groups = np.zeros(len(data.keys), dtype=np.int64)
+        if query.group_by:
+            for i, key in enumerate(data.keys):
                 labels = {label: key[position] for label, position in self.label_fields.items()}
-                group = groups.setdefault(_label_set(query, labels), Series())
-                group.merge(value)
-        answers = {labels: self.value(s, query) for labels, s in groups.items() if s.count}
+                groups[i] = label_sets.setdefault(_label_set(query, labels), len(label_sets))
+        else:
+            label_sets[()] = 0
+        sums = data.sums(
+            chosen, groups, len(label_sets), end - _seconds(query), end, self.histograms(query)
+        )
+        answers = {}
+        for labels, group in label_sets.items():
+            if sums[group].count:
+                answers[labels] = self.value(sums[group], query)
         if not query.group_by and not answers and self.empty_value is not None:
             answers[()] = self.empty_value
         return {labels: v for labels, v in answers.items() if v is not None}
 
+    def histograms(self, query: Query) -> tuple[str, ...]:
+        """The histograms `value` needs for this query ("buckets", "db_buckets")."""
+        return ()
+
     @abc.abstractmethod
-    def value(self, series: Series, query: Query) -> float | None:
+    def value(self, sums: windows.Sums, query: Query) -> float | None:
         """The query's figure from the sums of one label set (count > 0)."""
 
     def label_values(self, name: str) -> list[str]:
@@ -91,6 +128,10 @@ class _RolledUpSource(MetricSource):
         return sorted(v for v in values if v)
 
 
+def _seconds(query: Query) -> int:
+    return int(query.window.total_seconds())
+
+
 QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 
 
@@ -102,12 +143,15 @@ class RequestLatency(_RolledUpSource):
     aggregations = ("p50", "p90", "p95", "p99", "avg", "max")
     labels = ("route", "method")
 
-    def value(self, series, query):
+    def histograms(self, query):
+        return ("buckets",) if query.aggregation in QUANTILES else ()
+
+    def value(self, sums, query):
         if query.aggregation in QUANTILES:
-            return histogram.percentile(series.buckets, QUANTILES[query.aggregation])
+            return sums.percentile("buckets", QUANTILES[query.aggregation])
         if query.aggregation == "avg":
-            return series.sum_ms / series.count
-        return series.max_ms
+            return sums.sum_ms / sums.count
+        return sums.max_ms
 
 
 @register
@@ -118,8 +162,8 @@ class ErrorRate(_RolledUpSource):
     aggregations = ("ratio",)
     labels = ("route", "method")
 
-    def value(self, series, query):
-        return 100.0 * series.errors / series.count
+    def value(self, sums, query):
+        return 100.0 * sums.errors / sums.count
 
 
 @register
@@ -131,8 +175,8 @@ class Throughput(_RolledUpSource):
     labels = ("route", "method")
     empty_value = 0.0  # no requests at all is a throughput of zero, worth alerting on
 
-    def value(self, series, query):
-        return series.count / (query.window.total_seconds() / 60.0)
+    def value(self, sums, query):
+        return sums.count / (query.window.total_seconds() / 60.0)
 
 
 @register
@@ -143,12 +187,15 @@ class DatabaseTime(_RolledUpSource):
     aggregations = ("p95", "avg", "max")
     labels = ("route", "method")
 
-    def value(self, series, query):
+    def histograms(self, query):
+        return ("db_buckets",) if query.aggregation == "p95" else ()
+
+    def value(self, sums, query):
         if query.aggregation == "p95":
-            return histogram.percentile(series.db_buckets, 0.95)
+            return sums.percentile("db_buckets", 0.95)
         if query.aggregation == "avg":
-            return series.db_ms / series.count
-        return series.db_max_ms
+            return sums.db_ms / sums.count
+        return sums.db_max_ms
 
 
 @register
@@ -161,8 +208,8 @@ class CeleryFailureRate(_RolledUpSource):
     kind = TASK
     label_fields = {"task": 1}
 
-    def value(self, series, query):
-        return 100.0 * series.errors / series.count
+    def value(self, sums, query):
+        return 100.0 * sums.errors / sums.count
 
 
 # --- system samples ---------------------------------------------------------------------
@@ -171,47 +218,60 @@ class _SystemSource(MetricSource):
     labels = ("host",)
     unit = "%"
 
+    def evaluate(self, queries: Sequence[Query], now: datetime) -> list[dict[Labels, float]]:
+        """Reads, for every query at once, the samples and hourly sums tiling its window."""
+        if not queries:
+            return []
+        samples, hours = [], []
+        for query in queries:
+            spans = sample_windows.tiling((now - query.window).timestamp(), now.timestamp())
+            samples += spans[0]
+            hours += spans[1]
+        data = self._read(queries, samples, hours)
+        return [self.compute(data, query, now) for query in queries]
+
     def load(self, queries: Sequence[Query], start: datetime, end: datetime) -> Any:
-        hosts = {q.params.get("host") for q in queries}
-        rows = SystemSample.objects.filter(time__gte=start, time__lt=end).order_by("time")
-        if None not in hosts:
-            rows = rows.filter(host__in=hosts)
-        return [
-            (time, host, value)
-            for time, host, raw in rows.values_list("time", "host", self.field)
-            for value in self.values(raw)
-        ]
+        """Every sample of the span (a backtest), and its hourly sums."""
+        a, b = start.timestamp(), end.timestamp()
+        return self._read(queries, [(a, b)], [(math.ceil(a / HOUR) * HOUR, b // HOUR * HOUR)])
+
+    def _read(self, queries, samples, hours):
+        wanted = {q.params.get("host") for q in queries}
+        hosts = None if None in wanted else wanted
+        return sample_windows.read(samples, hours, hosts, self.values, self.field, self.hourly)
 
     def values(self, raw) -> list[tuple[dict, float]]:
         """(extra labels, value) pairs a sample holds: one, or one per mount for disks."""
         return [] if raw is None else [({}, raw)]
 
-    def compute(self, data: Any, query: Query, at: datetime) -> dict[Labels, float]:
-        since = at - query.window
-        wanted = query.params
-        groups: dict[Labels, dict[str, list[float]]] = {}
-        for moment, host, (extra, value) in data:
-            if not since <= moment < at:
-                continue
-            labels = {"host": host, **extra}
-            if any(labels.get(k) != v for k, v in wanted.items()):
-                continue
-            per_host = groups.setdefault(_label_set(query, labels), {})
-            # Rows come in time order: each list ends with its newest value.
-            per_host.setdefault(f"{host}\x1f{extra.get('mount', '')}", []).append(value)
-        return {
-            labels: self._aggregate(found, query.aggregation) for labels, found in groups.items()
-        }
+    # Per extra label set, the expression summed per hour, from the extra label
+    # values the samples show (None: the field itself).
+    hourly = None
 
-    @staticmethod
-    def _aggregate(found: dict[str, list[float]], aggregation: str) -> float:
-        values = [v for series in found.values() for v in series]
-        if aggregation == "avg":
-            return sum(values) / len(values)
-        if aggregation == "max":
-            return max(values)
-        # last: the latest value of each host (or mount); across several, the worst.
-        return max(series[-1] for series in found.values())
+    def compute(self, data: Any, query: Query, at: datetime) -> dict[Labels, float]:
+        since, until = (at - query.window).timestamp(), at.timestamp()
+        wanted = query.params
+        # Per label set: samples, total, maximum, and the worst of each series' latest value.
+        groups: dict[Labels, list] = {}
+        for labels, series in data.items():
+            named = dict(labels)
+            if any(named.get(k) != v for k, v in wanted.items()):
+                continue
+            n, total, peak, latest = series.summary(since, until)
+            if not n and latest is None:
+                continue
+            group = groups.setdefault(_label_set(query, named), [0, 0.0, -math.inf, None])
+            group[0] += n
+            group[1] += total
+            group[2] = max(group[2], peak)
+            if latest is not None:
+                group[3] = latest if group[3] is None else max(group[3], latest)
+        answers = {}
+        for labels, (n, total, peak, latest) in groups.items():
+            value = {"avg": total / n if n else None, "max": peak if n else None, "last": latest}
+            if value[query.aggregation] is not None:
+                answers[labels] = value[query.aggregation]
+        return answers
 
     def label_values(self, name: str) -> list[str]:
         if name != "host":
@@ -244,6 +304,13 @@ class Disk(_SystemSource):
 
     def values(self, raw):
         return [({"mount": mount}, percent) for mount, percent in (raw or {}).items()]
+
+    @staticmethod
+    def hourly(seen):
+        return {
+            (("mount", mount),): Cast(KeyTextTransform(mount, "disks"), FloatField())
+            for mount in sorted(seen)
+        }
 
     def label_values(self, name: str) -> list[str]:
         if name != "mount":

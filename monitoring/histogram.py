@@ -142,6 +142,21 @@ def stored(data: bytes | memoryview | None) -> np.ndarray | None:
     return np.frombuffer(data, dtype=_FORMATS[data[0]], offset=1)
 
 
+def stored_many(blobs: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Many stored histograms at once: each one's number of records, then every record's
+    index and count, in order (one numpy read when they share a format, as they do)."""
+    if all(not blob or blob[0] == 1 for blob in blobs):
+        size = _COMPACT.itemsize
+        lengths = np.array([(len(b) - 1) // size if b else 0 for b in blobs], dtype=np.int64)
+        records = np.frombuffer(b"".join(memoryview(b)[1:] for b in blobs if b), dtype=_COMPACT)
+        return lengths, records["index"].astype(np.int64), records["count"].astype(np.float64)
+    parts = [stored(blob) for blob in blobs]
+    lengths = np.array([0 if p is None else len(p) for p in parts], dtype=np.int64)
+    kept = [p for p in parts if p is not None] or [np.zeros(0, dtype=_WIDE)]
+    index = np.concatenate([p["index"].astype(np.int64) for p in kept])
+    return lengths, index, np.concatenate([p["count"].astype(np.float64) for p in kept])
+
+
 def decode(data: bytes | memoryview | None) -> dict[int, int]:
     return sum_stored([stored(data)])
 

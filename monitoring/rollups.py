@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import FloatField, Func, Q
 
 from monitoring import histogram, storage
 from monitoring.models import ALL, DAY, HOUR, MINUTE, Rollup
@@ -36,6 +36,18 @@ COLUMNS = (
     "buckets",
     "db_buckets",
 )
+
+
+class Epoch(Func):
+    """A datetime column as seconds since 1970, read as a number (no datetimes to build)."""
+
+    template = "EXTRACT(EPOCH FROM %(expressions)s)::double precision"
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Stored as UTC text; julianday is exact to well under a millisecond.
+        template = "ROUND((julianday(%(expressions)s) - 2440587.5) * 86400.0, 3)"
+        return self.as_sql(compiler, connection, template=template, **extra)
 
 
 def epoch(moment: datetime) -> int:
@@ -94,10 +106,10 @@ def cover(
 
 
 def _filters(kinds: Iterable[str], name, method: str | None, totals: bool) -> Q:
-    return Q(kind__in=list(kinds)) & _series_filters(name, method, totals)
+    return Q(kind__in=list(kinds)) & series_filters(name, method, totals)
 
 
-def _series_filters(name, method: str | None, totals: bool) -> Q:
+def series_filters(name, method: str | None, totals: bool) -> Q:
     """`name`: one name, a collection of names, or None for all (but the totals rows)."""
     if totals:
         return Q(name=ALL, method=ALL, status_class=ALL)
@@ -180,7 +192,7 @@ def load(
         for resolution, a, b in segments:
             where |= Q(kind=kind, resolution=resolution, time__gte=_dt(a), time__lt=_dt(b))
     # (The kinds are in `where` only: repeated outside, SQLite would scan by kind.)
-    rows = Rollup.objects.filter(where & _series_filters(name, method, totals))
+    rows = Rollup.objects.filter(where & series_filters(name, method, totals))
     sums: dict[tuple, _Sums] = {}
     for row in rows.values_list(*(COLUMNS if db_histograms else COLUMNS[:-1])):
         key = (row[1], row[2], row[3], row[4])
@@ -189,7 +201,7 @@ def load(
             target = sums[key] = _Sums()
         target.add_row(row)
     live_start = segments[0][1]
-    for (_, *key), value in _live(kinds, live_start, epoch(end), name, method, totals).items():
+    for (_, *key), value in live(kinds, live_start, epoch(end), name, method, totals).items():
         target = sums.get(tuple(key))
         if target is None:
             target = sums[tuple(key)] = _Sums()
@@ -229,7 +241,7 @@ def load_steps(
         if target is None:
             target = series[key] = _Sums()
         target.add_row(row)
-    for (minute, *key), value in _live(kinds, first, epoch(end), name, method, totals).items():
+    for (minute, *key), value in live(kinds, first, epoch(end), name, method, totals).items():
         series = sums.setdefault(max(_floor(minute, step), lowest), {})
         target = series.get(tuple(key))
         if target is None:
@@ -241,7 +253,7 @@ def load_steps(
     }
 
 
-def _live(kinds, start: int, end: int, name, method, totals) -> dict[tuple, Series]:
+def live(kinds, start: int, end: int, name, method, totals) -> dict[tuple, Series]:
     """Live minutes matching the same filters (all-routes totals summed on the fly)."""
     found = storage.live_series(kinds, start, end)
     out: dict[tuple, Series] = {}

@@ -7,9 +7,14 @@ it is the whole 14:00 hour. Give windows in whole hours.
 
 from __future__ import annotations
 
+import abc
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from itertools import chain
+
+import numpy as np
+from django.db.models import Q
 
 from alerts.sources import Labels, MetricSource, Query, SourceError, register
 from rum import sketch, vitals
@@ -20,34 +25,117 @@ HOUR = timedelta(hours=1)
 LABELS = ("site", "page", "device")
 
 
-def _load(metrics: set[str], start: datetime, end: datetime) -> list[dict]:
-    """One query: the rollup rows of these metrics for hours starting in [start, end)."""
-    rows = Rollup.objects.filter(hour__gte=start, hour__lt=end, metric__in=sorted(metrics))
-    return [
-        {**row, "site": row.pop("site__name")}
-        for row in rows.values(
-            "hour", "site__name", "page", "device", "metric", "count", "good", "histogram"
-        )
-    ]
+def _read(starts: dict[str, datetime], end: datetime, histograms: bool) -> dict[str, _Rows]:
+    """One query: per metric, the rollup rows of the hours in [its start, end)."""
+    where = Q()
+    for metric, start in sorted(starts.items()):
+        where |= Q(metric=metric, hour__gte=start)
+    if not where:
+        return {}
+    fields = ["metric", "hour", "site__name", "page", "device", "count", "good"]
+    rows = Rollup.objects.filter(where, hour__lt=end).order_by("hour")
+    found: dict[str, list] = defaultdict(list)
+    for row in rows.values_list(*fields, *(["histogram"] if histograms else [])):
+        found[row[0]].append(row[1:])
+    return {metric: _Rows(rows) for metric, rows in found.items()}
 
 
-def _groups(data: list[dict], query: Query, metric: str, at: datetime) -> dict[Labels, list]:
-    """The query's rows in its window, by label set (filters applied)."""
-    filters = {k: v for k, v in query.filters if k in LABELS}
-    split = sorted(query.group_by)
-    start = at - query.window
-    groups: dict[Labels, list] = defaultdict(list)
-    for row in data:
-        if row["metric"] != metric or not start <= row["hour"] < at:
-            continue
-        if any(row[name] != value for name, value in filters.items()):
-            continue
-        groups[tuple((name, row[name]) for name in split)].append(row)
-    return groups
+class _Rows:
+    """One metric's rollup rows in hour order, as arrays: labels as codes, histograms flat."""
+
+    def __init__(self, rows: list[tuple]):
+        self.hours = np.array([row[0].timestamp() for row in rows])
+        self.known: dict[str, dict[str, int]] = {}
+        self.names: dict[str, list[str]] = {}
+        self.codes: dict[str, np.ndarray] = {}
+        for position, label in enumerate(LABELS, start=1):
+            known = self.known[label] = {}
+            codes = [known.setdefault(row[position], len(known)) for row in rows]
+            self.names[label] = list(known)
+            self.codes[label] = np.array(codes, dtype=np.int64)
+        self.count = np.array([row[4] for row in rows], dtype=np.float64)
+        self.good = np.array([row[5] for row in rows], dtype=np.float64)
+        histograms = [(row[6] or {}) if len(row) > 6 else {} for row in rows]
+        lengths = [len(h) for h in histograms]
+        self.offsets = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)))
+        # Bucket keys ("12", "z") numbered in order of appearance: a column per bucket.
+        columns: dict[str, int] = {}
+        keys = chain.from_iterable(histograms)
+        self.columns = np.array([columns.setdefault(k, len(columns)) for k in keys], np.int64)
+        self.keys = list(columns)
+        counts = chain.from_iterable(h.values() for h in histograms)
+        self.bucket_counts = np.fromiter(counts, dtype=np.float64, count=len(self.columns))
+
+    def groups(self, query: Query, at: datetime) -> tuple[np.ndarray, np.ndarray, list[Labels]]:
+        """The query's rows in its window (filters applied), each row's group, and the groups."""
+        start, end = (at - query.window).timestamp(), at.timestamp()
+        lo, hi = np.searchsorted(self.hours, [start, end]).tolist()
+        rows = np.arange(lo, hi)
+        for name, value in query.filters:
+            if name in LABELS:
+                code = self.known[name].get(value, -1)
+                rows = rows[self.codes[name][rows] == code]
+        split = sorted(query.group_by)
+        if not split:
+            return rows, np.zeros(len(rows), dtype=np.int64), [()]
+        keys = np.stack([self.codes[name][rows] for name in split], axis=1)
+        found, which = np.unique(keys, axis=0, return_inverse=True)
+        label_sets = [
+            tuple((name, self.names[name][code]) for name, code in zip(split, key, strict=True))
+            for key in found.tolist()
+        ]
+        return rows, which.reshape(-1), label_sets
+
+    def quantiles(self, rows: np.ndarray, which: np.ndarray, n_groups: int, q: float) -> list:
+        """Each group's quantile q of its merged histograms, as `sketch.quantile` answers it."""
+        starts, ends = self.offsets[rows], self.offsets[rows + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if not total:
+            return [None] * n_groups
+        run_starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        positions = np.repeat(starts - run_starts, lengths) + np.arange(total)
+        width = len(self.keys)
+        cells = np.repeat(which, lengths) * width + self.columns[positions]
+        weights = self.bucket_counts[positions]
+        dense = np.bincount(cells, weights=weights, minlength=n_groups * width)
+        # Buckets in value order; the answer is the lower order statistic at q * (n - 1).
+        values = np.array([sketch.representative(k) for k in self.keys])
+        order = np.argsort(values, kind="stable")
+        running = np.cumsum(dense.reshape(n_groups, width)[:, order], axis=1)
+        answers = []
+        for seen in running:
+            count = seen[-1]
+            if count <= 0:
+                answers.append(None)
+                continue
+            at = int(np.searchsorted(seen, q * (count - 1), side="right"))
+            answers.append(float(values[order[min(at, width - 1)]]))
+        return answers
 
 
 class _RumSource(MetricSource):
     labels = LABELS
+    # Whether `compute` needs the rows' histograms.
+    histograms = False
+
+    @abc.abstractmethod
+    def metric(self, query: Query) -> str:
+        """The rollup metric a query reads."""
+
+    def evaluate(self, queries: Sequence[Query], now: datetime) -> list[dict[Labels, float]]:
+        """One query: each metric's rows over its longest window ending now."""
+        if not queries:
+            return []
+        starts: dict[str, datetime] = {}
+        for query in queries:
+            metric = self.metric(query)
+            starts[metric] = min(starts.get(metric, now), now - query.window)
+        data = _read(starts, now, self.histograms)
+        return [self.compute(data, query, now) for query in queries]
+
+    def load(self, queries: Sequence[Query], start: datetime, end: datetime):
+        return _read({self.metric(q): start for q in queries}, end, self.histograms)
 
     def label_values(self, name: str) -> list[str]:
         if name == "site":
@@ -68,21 +156,25 @@ class VitalP75(_RumSource):
     aggregations = ("p75",)
     required_params = ("vital",)
 
+    histograms = True
+
     def validate(self, query: Query) -> None:
         super().validate(query)
         if query.params["vital"] not in vitals.VITALS:
             raise SourceError(f"vital must be one of {', '.join(vitals.NAMES)}")
 
-    def load(self, queries: Sequence[Query], start: datetime, end: datetime):
-        return _load({q.params["vital"] for q in queries}, start, end)
+    def metric(self, query: Query) -> str:
+        return query.params["vital"]
 
     def compute(self, data, query: Query, at: datetime) -> dict[Labels, float]:
-        values = {}
-        for labels, rows in _groups(data, query, query.params["vital"], at).items():
-            p75 = sketch.quantile(sketch.merge(r["histogram"] for r in rows), 0.75)
-            if p75 is not None:
-                values[labels] = p75
-        return values
+        table = data.get(query.params["vital"])
+        if table is None:
+            return {}
+        rows, which, label_sets = table.groups(query, at)
+        p75s = table.quantiles(rows, which, len(label_sets), 0.75)
+        return {
+            labels: p75 for labels, p75 in zip(label_sets, p75s, strict=True) if p75 is not None
+        }
 
 
 @register
@@ -92,13 +184,18 @@ class GoodShare(_RumSource):
     unit = "%"
     aggregations = ("ratio",)
 
-    def load(self, queries: Sequence[Query], start: datetime, end: datetime):
-        return _load({vitals.CWV}, start, end)
+    def metric(self, query: Query) -> str:
+        return vitals.CWV
 
     def compute(self, data, query: Query, at: datetime) -> dict[Labels, float]:
-        values = {}
-        for labels, rows in _groups(data, query, vitals.CWV, at).items():
-            assessed = sum(r["count"] for r in rows)
-            if assessed:
-                values[labels] = 100 * sum(r["good"] for r in rows) / assessed
-        return values
+        table = data.get(vitals.CWV)
+        if table is None:
+            return {}
+        rows, which, label_sets = table.groups(query, at)
+        assessed = np.bincount(which, weights=table.count[rows], minlength=len(label_sets))
+        good = np.bincount(which, weights=table.good[rows], minlength=len(label_sets))
+        return {
+            labels: 100 * float(g) / float(n)
+            for labels, n, g in zip(label_sets, assessed.tolist(), good.tolist(), strict=True)
+            if n
+        }

@@ -1,26 +1,27 @@
-"""alert_eval: one evaluation tick of 1,000 rules over 10 metric sources, a week of rollups.
+"""alert_eval: one evaluation tick of 1,000 rules over 10 of the apps' metric sources.
 
 Runs on the database in DATABASE_URL (PostgreSQL for the target), in a
-throw-away test database. The 10 sources are defined here over a table of
-per-minute rollups (10 sources × 8 label values × one week of minutes), each
-answering with one query per `load`, as the apps' sources do over their own
-rollups. To measure the real sources instead, set SOURCE_KEYS to their keys
-(and their aggregations in AGGREGATIONS) and fill their rollups in `seed_week`.
+throw-away test database holding a week of data in the apps' own tables
+(tests/bench/alert_eval_data.py). The rules are spread over ten registered
+sources (request latency, error rate, throughput and DB time from the request
+rollups; CPU, memory and disk from the system samples; a Web Vital's p75 and the
+share of good page views from the RUM rollups; the data-quality score), with
+windows from 5 minutes to a week, every aggregation, label filters and splits.
 
 Prints the worst of three consecutive ticks (the first creates the alerts):
     BENCH alert_eval_s        wall time of a tick        target <= 2 s
     BENCH alert_eval_queries  database queries of a tick target <= 30
 with, as the baseline of the same run, the time and queries of the 10 sources
-answering the same queries alone (the floor the engine adds to).
+answering the same queries alone (the floor the engine adds to), per source.
 """
 
 from __future__ import annotations
 
-import bisect
 import os
 import random
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import timedelta
 
 import django
@@ -29,103 +30,111 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-that-is-long-enough-0123456789")
 
 RULES = 1000
-SOURCE_KEYS = [f"bench.source_{i}" for i in range(10)]
-AGGREGATIONS = ("avg", "max")
-LABELS = [f"/api/route-{i}/" for i in range(8)]
-WINDOWS = (5, 10, 15, 30, 60)
-WEEK_MINUTES = 7 * 24 * 60
+TICKS = 3
+# Windows (minutes) a rule picks from, as rules use them: up to a week on the
+# request rollups (hour and day rows keep that cheap), up to a day on host
+# metrics and on the hourly RUM rollups, and up to a week on data-quality runs
+# (states: a window only bounds how far back each statement's latest run is
+# looked for).
+REQUEST_WINDOWS = (5, 5, 10, 15, 15, 30, 60, 60, 180, 360, 1440, 10080)
+SYSTEM_WINDOWS = (5, 5, 10, 15, 15, 30, 60, 60, 180, 360, 720, 1440)
+HOUR_WINDOWS = (60, 60, 180, 360, 720, 1440, 1440)
+RUN_WINDOWS = (60, 1440, 10080)
 
 
-def seed_week(cursor, end) -> int:
-    """A week of per-minute rollups: count, total and max latency per source and route."""
-    cursor.execute(
-        """CREATE TABLE bench_alert_minute (
-            source smallint, minute timestamptz, route text,
-            count integer, total double precision, maximum double precision)"""
-    )
-    cursor.execute(
-        """INSERT INTO bench_alert_minute
-        SELECT s, %s - make_interval(mins => m), '/api/route-' || r || '/',
-               60, 60 * (200 + 150 * sin(m / 40.0 + r) + 20 * s), 900 + 40 * r + 10 * s
-        FROM generate_series(0, 9) s, generate_series(1, %s) m, generate_series(0, 7) r""",
-        [end, WEEK_MINUTES],
-    )
-    cursor.execute("CREATE INDEX ON bench_alert_minute (source, minute)")
-    cursor.execute("ANALYZE bench_alert_minute")
-    cursor.execute("SELECT count(*) FROM bench_alert_minute")
-    return cursor.fetchone()[0]
+@dataclass(frozen=True)
+class Spec:
+    aggregations: tuple[str, ...]
+    windows: tuple[int, ...]
+    labels: dict[str, list[str]]
+    # Thresholds are drawn in [low, high], around the data: a rule's label sets mostly
+    # stay quiet, about one in eight breaches (pending, then firing).
+    low: float
+    high: float
 
 
-def define_sources():
-    from django.db import connection
+def source_specs() -> dict[str, Spec]:
+    """Per source key: its aggregations, windows, label values and thresholds."""
+    from tests.bench import alert_eval_data as data
 
-    from alerts.sources import MetricSource, register
-
-    class RollupSource(MetricSource):
-        label = "Bench latency"
-        unit = "ms"
-        aggregations = AGGREGATIONS
-        labels = ("route",)
-        number = 0
-
-        def load(self, queries, start, end):
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT route, minute, count, total, maximum FROM bench_alert_minute "
-                    "WHERE source = %s AND minute >= %s AND minute < %s ORDER BY minute",
-                    [self.number, start, end],
-                )
-                series = defaultdict(lambda: ([], [], [], []))
-                for route, minute, count, total, maximum in cursor.fetchall():
-                    columns = series[route]
-                    for column, value in zip(columns, (minute, count, total, maximum), strict=True):
-                        column.append(value)
-            return series
-
-        def compute(self, data, query, at):
-            wanted = query.params.get("route")
-            grouped = defaultdict(lambda: [0, 0.0, None])
-            for route, (minutes, counts, totals, maxima) in data.items():
-                if wanted and route != wanted:
-                    continue
-                lo = bisect.bisect_left(minutes, at - query.window)
-                hi = bisect.bisect_left(minutes, at)
-                if lo == hi:
-                    continue
-                key = (("route", route),) if "route" in query.group_by else ()
-                acc = grouped[key]
-                acc[0] += sum(counts[lo:hi])
-                acc[1] += sum(totals[lo:hi])
-                peak = max(maxima[lo:hi])
-                acc[2] = peak if acc[2] is None else max(acc[2], peak)
-            if query.aggregation == "avg":
-                return {k: total / count for k, (count, total, _) in grouped.items() if count}
-            return {k: peak for k, (_, _, peak) in grouped.items()}
-
-    for number, key in enumerate(SOURCE_KEYS):
-        register(type(f"BenchSource{number}", (RollupSource,), {"key": key, "number": number}))
+    request = {
+        "route": sorted({name for name, *_ in data.ROUTES}),
+        "method": sorted({method for _, method, *_ in data.ROUTES}),
+    }
+    hosts = {"host": sorted(data.HOSTS)}
+    mounts = sorted({m for _, _, disks in data.HOSTS.values() for m in disks})
+    rum = {
+        "site": sorted(data.SITES),
+        "page": sorted({page for pages in data.SITES.values() for page, *_ in pages}),
+        "device": sorted(data.DEVICES),
+    }
+    latency = ("p50", "p90", "p95", "p99", "avg", "max")
+    return {
+        "monitoring.request_latency": Spec(latency, REQUEST_WINDOWS, request, 30, 3000),
+        "monitoring.error_rate": Spec(("ratio",), REQUEST_WINDOWS, request, 0.2, 5),
+        "monitoring.throughput": Spec(("rate",), REQUEST_WINDOWS, request, 0.05, 2),
+        "monitoring.db_time": Spec(("p95", "avg", "max"), REQUEST_WINDOWS, request, 10, 1000),
+        "monitoring.cpu": Spec(("avg", "max", "last"), SYSTEM_WINDOWS, hosts, 40, 98),
+        "monitoring.memory": Spec(("avg", "max", "last"), SYSTEM_WINDOWS, hosts, 65, 98),
+        "monitoring.disk": Spec(
+            ("avg", "max", "last"), SYSTEM_WINDOWS, {**hosts, "mount": mounts}, 70, 98
+        ),
+        # Thresholds as a multiple of the vital's "good" limit.
+        "rum.vital_p75": Spec(("p75",), HOUR_WINDOWS, rum, 0.7, 1.8),
+        "rum.good_share": Spec(("ratio",), HOUR_WINDOWS, rum, 10, 45),
+        "dataquality.average_score": Spec(
+            ("avg", "min"), RUN_WINDOWS, {"entity": data.ENTITIES}, 30, 65
+        ),
+    }
 
 
-def make_rules():
+# Sources where a low value is the trouble.
+FALLING = {"monitoring.throughput", "rum.good_share", "dataquality.average_score"}
+
+
+def make_rules() -> None:
     from alerts.models import Channel, Rule
+    from rum import vitals
 
     rng = random.Random(7)
+    specs = source_specs()
+    keys = sorted(specs)
     channel = Channel.objects.create(name="Bench email", kind="email", target="ops@example.com")
     rules = []
     for i in range(RULES):
-        aggregation = AGGREGATIONS[i % len(AGGREGATIONS)]
-        split = i % 3 == 0
+        key = keys[i % len(keys)]
+        spec = specs[key]
+        labels = spec.labels
+        names = sorted(labels)
+        filters = {"vital": rng.choice(vitals.NAMES)} if key == "rum.vital_p75" else {}
+        group_by = []
+        shape = i // len(keys) % 4
+        if shape == 1:  # one label's value
+            name = rng.choice(names)
+            filters[name] = rng.choice(labels[name])
+        elif shape == 2:  # one alert per value of a label
+            group_by = [rng.choice(names)]
+        elif shape == 3:  # a filter and a split, or a split by two labels
+            first, second = rng.sample(names, 2) if len(names) > 1 else (names[0], None)
+            if second is None or rng.random() < 0.5:
+                group_by = [first]
+                if second is not None:
+                    filters[second] = rng.choice(labels[second])
+            else:
+                group_by = [first, second]
+        threshold = rng.uniform(spec.low, spec.high)
+        if "vital" in filters:
+            threshold *= vitals.VITALS[filters["vital"]].good
         rules.append(
             Rule(
                 name=f"bench rule {i}",
-                source=SOURCE_KEYS[i % len(SOURCE_KEYS)],
-                aggregation=aggregation,
-                filters={} if split or i % 3 == 1 else {"route": rng.choice(LABELS)},
-                group_by=["route"] if split else [],
-                window_minutes=rng.choice(WINDOWS),
-                operator="gt",
-                # Around the data, so some rules fire, some pend and some stay quiet.
-                threshold=rng.uniform(150, 450) if aggregation == "avg" else rng.uniform(900, 1300),
+                source=key,
+                aggregation=rng.choice(spec.aggregations),
+                filters=filters,
+                group_by=group_by,
+                window_minutes=rng.choice(spec.windows),
+                operator="lt" if key in FALLING else "gt",
+                threshold=threshold,
                 for_minutes=rng.choice((0, 0, 2, 5)),
                 severity=rng.choice(("low", "medium", "high", "critical")),
                 enabled=True,
@@ -151,10 +160,27 @@ def measure(fn):
     return elapsed, len(queries), result
 
 
+def sources_alone(at) -> list[tuple[str, int, float, int]]:
+    """Each source answering its rules' distinct queries: (key, queries asked, s, db queries)."""
+    from alerts.models import Rule
+    from alerts.sources import get_source
+
+    by_source = defaultdict(list)
+    for rule in Rule.objects.filter(enabled=True):
+        by_source[rule.source].append(rule.query())
+    timings = []
+    for key, asked in sorted(by_source.items()):
+        distinct = list(dict.fromkeys(asked))
+        seconds, queries, _ = measure(lambda k=key, d=distinct: get_source(k).evaluate(d, at))
+        timings.append((key, len(distinct), seconds, queries))
+    return timings
+
+
 def main():
     django.setup()
     from django.db import connection
     from django.test.utils import setup_test_environment, teardown_test_environment
+    from django.urls import reverse
     from django.utils import timezone
 
     from tests.bench.report import bench
@@ -165,38 +191,47 @@ def main():
     setup_test_environment()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
+        import numpy as np
+
         from alerts import evaluate
         from alerts.models import Alert, Notification, Rule
-        from alerts.sources import get_source
+        from tests.bench.alert_eval_data import seed
 
         end = evaluate.tick_time(timezone.now())
-        with connection.cursor() as cursor:
-            rows = seed_week(cursor, end)
-        define_sources()
+        started = time.perf_counter()
+        # Data up to the last tick's minute: each tick sees a full window.
+        written = seed(int(end.timestamp()) + TICKS * 60, np.random.default_rng(7))
+        seeded = time.perf_counter() - started
         make_rules()
         queued = []
         evaluate.dispatch = queued.extend  # the broker publish is not what is measured here
+        # A worker imports the URLconf once, at its first notification link: not per tick.
+        reverse("admin:index")
 
-        def sources_alone(at):
-            by_source = defaultdict(list)
-            for rule in Rule.objects.filter(name__startswith="bench rule"):
-                by_source[rule.source].append(rule.query())
-            for key, queries in by_source.items():
-                get_source(key).evaluate(list(dict.fromkeys(queries)), at)
-
-        base_s, base_q, _ = measure(lambda: sources_alone(end))
+        baseline = sources_alone(end)
         ticks = [
             measure(lambda m=m: evaluate.evaluate_rules(now=end + timedelta(minutes=m)))
-            for m in range(3)
+            for m in range(TICKS)
         ]
         worst_s = max(t[0] for t in ticks)
         worst_q = max(t[1] for t in ticks)
         transitions = sum(t[2].transitions for t in ticks)
+        statuses = defaultdict(int)
+        for status in Rule.objects.values_list("eval_status", flat=True):
+            statuses[status.split(":")[0]] += 1
         print(
-            f"# {RULES} rules over {len(SOURCE_KEYS)} sources, {rows:,} rollup rows; "
-            f"ticks {', '.join(f'{t[0]:.3f} s/{t[1]} q' for t in ticks)}; "
+            f"# seeded in {seeded:.0f} s: "
+            + ", ".join(f"{table} {rows:,}" for table, rows in written.items()),
+            flush=True,
+        )
+        for key, asked, seconds, queries in baseline:
+            print(f"#   {key:<28} {asked:>4} distinct queries  {seconds:.3f} s  {queries} q")
+        base_s = sum(b[2] for b in baseline)
+        base_q = sum(b[3] for b in baseline)
+        print(
+            f"# {RULES} rules; ticks {', '.join(f'{t[0]:.3f} s/{t[1]} q' for t in ticks)}; "
             f"{transitions} transitions, {Alert.objects.count()} alerts, "
-            f"{Notification.objects.count()} notifications",
+            f"{Notification.objects.count()} notifications; rule statuses {dict(statuses)}",
             flush=True,
         )
         print(f"# baseline: the sources alone {base_s:.3f} s, {base_q} queries", flush=True)
