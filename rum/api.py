@@ -9,8 +9,10 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
@@ -19,6 +21,7 @@ from rum import beacon as beacons
 from rum import ingest
 from rum.sites import any_site_allows, sampled, site_for_key
 from rum.useragent import BOT, classify
+from rum.validation import validate_beacon
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,14 @@ class PlainTextParser(JSONParser):
     """sendBeacon posts a string as text/plain: the body is JSON all the same."""
 
     media_type = "text/plain"
+
+
+class AlwaysJson(DefaultContentNegotiation):
+    """The beacon answers JSON whatever the client accepts: sendBeacon cannot read the
+    answer anyway, and a beacon must never be refused over its Accept header."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 class BeaconThrottle(SimpleRateThrottle):
@@ -53,6 +64,12 @@ class BeaconThrottle(SimpleRateThrottle):
 def _error(status: int, detail, origin: str = "") -> Response:
     body = detail if isinstance(detail, dict) else {"detail": detail}
     return _cors(Response(body, status=status), origin)
+
+
+def _accepted(origin: str, **counts) -> HttpResponse:
+    """202 with the counts, as DRF would render them (without its rendering machinery)."""
+    body = json.dumps(counts, separators=(",", ":"))
+    return _cors(HttpResponse(body, status=202, content_type="application/json"), origin, True)
 
 
 def _cors(response, origin: str, allowed: bool | None = None):
@@ -106,6 +123,8 @@ class BeaconView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [BeaconThrottle]
     parser_classes = [JSONParser, PlainTextParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = AlwaysJson
 
     @extend_schema(
         operation_id="rum_beacon",
@@ -133,7 +152,7 @@ class BeaconView(APIView):
             return _error(400, "The body is not JSON (in UTF-8, without NUL characters).", origin)
         if not isinstance(data, dict):
             return _error(400, {"non_field_errors": ["Expected a JSON object."]}, origin)
-        beacon, errors = beacons.validate_beacon(data)
+        beacon, errors = validate_beacon(data)
         if errors is not None:
             return _error(400, errors, origin)
         site = site_for_key(beacon["key"])
@@ -145,13 +164,13 @@ class BeaconView(APIView):
             return _error(403, "This site requires consent: call rum.consent(true).", origin)
         count = len(beacon["events"])
         if not sampled(site, beacon["session"]):
-            return _cors(Response({"accepted": 0, "sampled_out": count}, status=202), origin, True)
+            return _accepted(origin, accepted=0, sampled_out=count)
         user_agent = request.headers.get("User-Agent", "")
         if classify(user_agent).device == BOT:
-            return _cors(Response({"accepted": 0, "ignored": count}, status=202), origin, True)
+            return _accepted(origin, accepted=0, ignored=count)
         rows = beacons.event_rows(beacon, site.id, user_agent, request.get_host(), timezone.now())
         ingest.accept(rows)
-        return _cors(Response({"accepted": len(rows)}, status=202), origin, True)
+        return _accepted(origin, accepted=len(rows))
 
     @extend_schema(exclude=True)
     def options(self, request, *args, **kwargs):

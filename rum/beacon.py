@@ -6,7 +6,7 @@ import hashlib
 import math
 import re
 from datetime import datetime
-from functools import cache
+from functools import lru_cache
 
 from django.core.validators import RegexValidator
 from django.urls import Resolver404, resolve
@@ -71,7 +71,8 @@ class AttributionField(serializers.Field):
             if isinstance(value, bool) or value is None:
                 continue
             if isinstance(value, int | float):
-                if not math.isfinite(value) or abs(value) > 1e9:
+                # A comparison, not math.isfinite: that overflows on a huge integer.
+                if not -1e9 <= value <= 1e9:
                     raise serializers.ValidationError(f"{key}: must be a finite number")
                 clean[key] = value
             elif isinstance(value, str):
@@ -171,7 +172,8 @@ class EventField(serializers.Field):
     def to_internal_value(self, data):
         if not isinstance(data, dict):
             raise serializers.ValidationError("Expected an event object.")
-        serializer = self.by_type.get(data.get("type"))
+        kind = data.get("type")
+        serializer = self.by_type.get(kind) if isinstance(kind, str) else None
         if serializer is None:
             raise serializers.ValidationError(
                 {"type": [f"must be one of {', '.join(EVENT_TYPES)}"]}
@@ -192,20 +194,6 @@ class BeaconSerializer(serializers.Serializer):
     navigation = NavigationSerializer(required=False)
     server_timing = ServerTimingSerializer(many=True, required=False, max_length=20)
     events = serializers.ListField(child=EventField(), min_length=1, max_length=MAX_EVENTS)
-
-
-@cache
-def _beacon_serializer() -> BeaconSerializer:
-    # Building a serializer copies all its fields: one per process, reused (it keeps no state).
-    return BeaconSerializer()
-
-
-def validate_beacon(data) -> tuple[dict | None, dict | None]:
-    """(validated beacon, None) or (None, field errors)."""
-    try:
-        return _beacon_serializer().run_validation(data), None
-    except serializers.ValidationError as exc:
-        return None, exc.detail
 
 
 class AcceptedSerializer(serializers.Serializer):
@@ -234,6 +222,7 @@ def route_of(host: str, path: str, request_host: str) -> str:
     return "/" + match.route if match.route is not None else ""
 
 
+@lru_cache(maxsize=1024)
 def fingerprint(message: str, stack: str, source: str, line: int) -> str:
     """Message (numbers folded) plus the top stack frame, so one bug is one group."""
     frame = next((f.strip() for f in stack.splitlines() if "at " in f or "@" in f), "")
@@ -241,6 +230,18 @@ def fingerprint(message: str, stack: str, source: str, line: int) -> str:
         frame = f"{split_url(source)[1]}:{line}"
     text = re.sub(r"\d+", "N", message) + "\n" + re.sub(r"\?[^:)\s]*", "", frame)
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+# Pages, referrers and errors repeat from beacon to beacon: their (pure) normalisation
+# is remembered per process.
+@lru_cache(maxsize=1024)
+def _page(url: str) -> tuple[str, str, str]:
+    """(host, path, normalised path) of a page's URL."""
+    host, path = split_url(url)
+    return host[:255], path, normalise_path(path)
+
+
+_referrer_host = lru_cache(maxsize=1024)(referrer_host)
 
 
 def event_rows(
@@ -266,8 +267,8 @@ def event_rows(
     for event in beacon["events"]:
         url = event.get("url") or beacon["url"]
         if url not in routes:
-            host, path = split_url(url)
-            routes[url] = (host[:255], normalise_path(path), route_of(host, path, request_host))
+            host, path, page = _page(url)
+            routes[url] = (host, page, route_of(host, path, request_host))
         host, page, route = routes[url]
         rows.append(
             {
@@ -304,7 +305,7 @@ def _by_kind(event: dict, server_ms, db_ms, context: dict) -> dict:
         row["detail"] = {
             **context,
             "title": event.get("title", ""),
-            "referrer": referrer_host(event.get("referrer", "")),
+            "referrer": _referrer_host(event.get("referrer", "")),
         }
     elif kind == "vital":
         vital = vitals.VITALS[event["name"]]

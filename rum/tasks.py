@@ -3,10 +3,12 @@ from celery import shared_task
 from rum import ingest, rollups
 
 
-@shared_task(name="rum.drain_events", ignore_result=True)
-def drain_events():
+@shared_task(name="rum.drain_events", ignore_result=True, bind=True)
+def drain_events(self):
     """Insert the events queued in Redis; hand over to a fresh task if some are left."""
-    inserted = ingest.drain()
+    # A worker lets short batches fill; run inline (eager), it must not hold the request.
+    linger = 0.0 if self.request.is_eager else ingest.LINGER_SECONDS
+    inserted = ingest.drain(linger=linger)
     if inserted and ingest.queued():
         drain_events.delay()
     return inserted

@@ -28,6 +28,17 @@ def test_it_accepts_an_application_json_beacon(client, site):
     assert Event.objects.count() == 6
 
 
+def test_it_answers_json_whatever_the_client_accepts(client, site):
+    data = json.dumps(beacon())
+    response = client.post(
+        "/api/rum/beacon/", data=data, content_type="text/plain", HTTP_ORIGIN=ORIGIN,
+        HTTP_ACCEPT="text/html",
+    )  # fmt: skip
+    assert response.status_code == 202
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"accepted": 6}
+
+
 def test_it_stores_the_path_without_query_ids_or_raw_ip(client, site):
     post(client, beacon())
     pages = set(Event.objects.values_list("page", flat=True))
@@ -87,6 +98,8 @@ def test_the_rating_is_the_servers_not_the_clients(client, site):
         (json.dumps(beacon()).replace("2100.0", "NaN"), "events"),
         (json.dumps(beacon()).replace("2100.0", "Infinity"), "events"),
         (beacon(events=[{"id": "x", "type": "error"}]), "events"),
+        (beacon(events=[{"id": "x", "type": ["vital"]}]), "events"),
+        (beacon(events=[vital("LCP", 1.0, attribution={"size": 10**400})]), "events"),
         (beacon(events=[vital("CLS", 0.1)] * 201), "events"),
         (beacon(session="has spaces"), "session"),
         ({"key": "shop-key"}, "events"),

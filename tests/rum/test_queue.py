@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import threading
 
 import psycopg
 import pytest
@@ -80,7 +81,8 @@ def test_a_batch_claimed_and_inserted_but_never_released_is_not_stored_twice(sit
     claim = client.register_script(ingest._CLAIM)
     claim_key = ingest.redis_key("rum", "claim", "dead-worker")
     payloads = claim(keys=[ingest.queue_key(), claim_key, ingest.claims_key()], args=[2, 0])
-    ingest.insert_rows([row for p in payloads for row in json.loads(p)])
+    ingest.insert_rows([dict(zip(ingest.COLUMNS, row, strict=True))
+                        for p in payloads for row in ingest.decode(p)])  # fmt: skip
     assert Event.objects.count() == 12
 
     with override_settings(RUM_CLAIM_LEASE_SECONDS=0):
@@ -166,6 +168,54 @@ def test_rows_queued_after_a_drain_ask_for_the_next_one(site):
     assert ingest.accept(rows) == "queued"  # asks for a drain: run inline by the test settings
     assert Event.objects.count() == 12
     assert ingest.backlog() == 0
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_a_lingering_drain_takes_the_beacons_that_arrive_while_it_waits(site):
+    first, second = beacon_rows(site, 2)
+    enqueue_without_kick([first])
+    later = threading.Timer(0.2, enqueue_without_kick, [[second]])
+    later.start()
+    assert ingest.drain(linger=1.0) == 12  # one drain: the second beacon came in its wait
+    later.join()
+    assert ingest.backlog() == 0
+
+
+def as_objects(rows):  # as queued by earlier versions
+    return json.dumps(rows)
+
+
+def with_columns_reversed(rows):
+    columns = list(reversed(ingest.COLUMNS))
+    return json.dumps({"columns": columns, "rows": [[row[c] for c in columns] for row in rows]})
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+@pytest.mark.parametrize("encode", [ingest.encode, as_objects, with_columns_reversed])
+def test_a_queued_beacon_is_stored_as_sent_whichever_way_it_was_written(site, encode):
+    [rows] = beacon_rows(site, 1)
+    client = get_redis()
+    client.set(ingest.kick_key(), 1)
+    client.rpush(ingest.queue_key(), encode(rows))
+    assert ingest.drain() == 6
+    stored = {e["event_key"]: e for e in Event.objects.values(*ingest.COLUMNS)}
+    for row in rows:
+        event = stored[row["event_key"]]
+        assert event["received_at"].isoformat() == row["received_at"]
+        assert event == {**row, "received_at": event["received_at"]}
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_a_beacon_is_queued_when_redis_no_longer_knows_the_script(site):
+    script = ingest._enqueue_script(get_redis())
+    known = script.sha
+    script.sha = "0" * 40  # as after a Redis restart (no SCRIPT FLUSH on a shared server)
+    enqueue_without_kick(beacon_rows(site, 1))
+    assert ingest.backlog() == 1
+    assert script.sha == known
 
 
 @pytest.mark.redis
