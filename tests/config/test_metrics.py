@@ -2,6 +2,7 @@ import re
 import shutil
 import subprocess
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -116,9 +117,21 @@ def test_counts_add_up_across_gunicorn_workers(tmp_path):
     command = [*gunicorn_command(workers=2), "--access-logformat", "%(p)s %(U)s"]
     with background(command, env, log) as server:
         wait_for_http(f"{base}/admin/login/", process=server, log_path=log)
-        for _ in range(40):
-            # A new connection each time, so both workers take requests.
+
+        def login_page(_) -> None:
             urllib.request.urlopen(f"{base}/admin/login/", timeout=5).read()  # noqa: S310
+
+        def logins() -> list[str]:
+            answered = [line.split() for line in access_log.read_text().splitlines()]
+            return [pid for pid, path in answered if path == "/admin/login/"]
+
+        # Concurrent requests, so that both workers take some: one idle worker may
+        # otherwise win every accept.
+        with ThreadPoolExecutor(8) as pool:
+            for _ in range(50):
+                list(pool.map(login_page, range(8)))
+                if len(logins()) >= 40 and len(set(logins())) == 2:
+                    break
         pattern = re.compile(
             r'perfmon_http_requests_total\{method="GET",route="/admin/login/",'
             r'status_class="2xx"\} (\S+)'
@@ -128,16 +141,12 @@ def test_counts_add_up_across_gunicorn_workers(tmp_path):
             found = pattern.search(_scrape(f"{base}/metrics", "t0ken"))
             return float(found.group(1)) if found else 0.0
 
-        def logins() -> list[str]:
-            answered = [line.split() for line in access_log.read_text().splitlines()]
-            return [pid for pid, path in answered if path == "/admin/login/"]
-
         # Each worker flushes every half second: wait until the counter has every
         # request gunicorn answered, then scrape again and again.
         wait_until(lambda: count() == len(logins()) >= 41, timeout=20, message="counts differ")
         counts = {count() for _ in range(10)}
         answered = logins()
-    # Forty requests plus wait_for_http's (one, or more when a worker was still
-    # starting): every scrape, whichever worker answers, counts what gunicorn answered.
+    # At least forty requests plus wait_for_http's (one, or more when a worker was
+    # still starting): every scrape, whichever worker answers, counts what gunicorn answered.
     assert counts == {float(len(answered))}
     assert len(set(answered)) == 2, f"expected both workers to answer requests, got {answered}"
