@@ -206,8 +206,11 @@ def _backlog(prefix: str) -> int:
     import redis
 
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    # The queue first, then the claims: a batch claimed in between is counted twice, never
+    # missed (the other order could read 0 while a batch is still being inserted).
+    queued = client.llen(f"{prefix}:rum:events")
     claims = client.zrange(f"{prefix}:rum:claims", 0, -1)
-    return client.llen(f"{prefix}:rum:events") + sum(client.llen(k) for k in claims)
+    return queued + sum(client.llen(k) for k in claims)
 
 
 def _count_events(url: str) -> int:

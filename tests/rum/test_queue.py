@@ -240,3 +240,26 @@ def test_a_beacon_the_database_refuses_does_not_block_the_others(site):
     assert Event.objects.count() == 12
     assert ingest.backlog() == 0
     assert get_redis().llen(ingest.dead_key()) == 1  # kept aside, not dropped
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_the_backlog_reads_zero_only_once_every_claimed_beacon_is_stored(site, monkeypatch):
+    # One beacon per claim: hundreds of moments where one claim ends and the next begins.
+    monkeypatch.setattr(ingest, "BATCH_BEACONS", 1)
+    enqueue_without_kick(beacon_rows(site, 300))
+
+    def drain():
+        try:
+            ingest.drain()
+        finally:
+            connection.close()  # the thread's own connection
+
+    drainer = threading.Thread(target=drain)
+    drainer.start()
+    try:
+        while ingest.backlog():
+            pass
+        assert Event.objects.count() == 300 * 6
+    finally:
+        drainer.join()
