@@ -27,6 +27,15 @@ def test_a_slow_request_keeps_its_sql_without_values(client, settings, backend):
     assert "secret" not in str(sample.queries) and query["ms"] > 0
 
 
+def test_a_statement_of_thousands_of_values_is_counted_under_its_shape(client, backend):
+    client.get("/api/bulk/")
+    client.get("/api/bulk/")
+    flush_and_fold()
+    statement = "SELECT count(*) FROM (VALUES (?)) AS v (a, b)"
+    assert QueryFingerprint.objects.filter(statement=statement).exists()
+    assert Rollup.objects.filter(kind="request", name="/api/bulk/").exists()
+
+
 def test_fast_requests_keep_no_sample(client, backend):
     client.get("/api/users/")
     flush_and_fold()

@@ -35,7 +35,22 @@ def secrets(request):
     return HttpResponse("ok")
 
 
+def bulk(request):
+    from django.db import connection
+
+    rows = 3000  # a bulk insert's worth of values: over 10,000 SQL tokens
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM (VALUES "  # noqa: S608 (placeholders only)
+            + ", ".join(["(%s, %s)"] * rows)
+            + ") AS v (a, b)",
+            list(range(2 * rows)),
+        )
+    return HttpResponse("ok")
+
+
 api = [
+    path("bulk/", bulk),
     path("secrets/", secrets),
     path("orders/<int:pk>/", order),
     path("boom/", boom),
