@@ -13,21 +13,20 @@ Nothing accepted is lost:
 
 from __future__ import annotations
 
-import json
 import logging
 import operator
 import time
 import uuid
 from datetime import datetime, timedelta
-from functools import cache
 
+import orjson
 import redis
 from django.conf import settings
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from config.redis_client import get_redis, redis_configured, redis_key
+from config.redis_client import get_redis, quick_commands, redis_configured, redis_key
 from rum.models import DirtyHour, Event
 
 log = logging.getLogger(__name__)
@@ -39,6 +38,7 @@ COLUMNS = (
     "fingerprint", "detail",
 )  # fmt: skip
 _values = operator.itemgetter(*COLUMNS)
+_COLUMN_LIST = ", ".join(COLUMNS)
 _SITE, _RECEIVED, _DETAIL = (COLUMNS.index(c) for c in ("site_id", "received_at", "detail"))
 BATCH_BEACONS = 500
 # How long the worker's drain waits for a short batch to fill (see `drain`).
@@ -54,13 +54,6 @@ redis.call('LTRIM', KEYS[1], #items, -1)
 redis.call('RPUSH', KEYS[2], unpack(items))
 redis.call('ZADD', KEYS[3], ARGV[2], KEYS[2])
 return items
-"""
-# Push a beacon's rows and ask for a drain unless one is already pending, in one command.
-# A drain clears the flag before it starts, so rows pushed after that ask for the next one.
-# The flag expires in case its task is lost; beat drains every few seconds too.
-_ENQUEUE = """
-redis.call('RPUSH', KEYS[1], ARGV[1])
-return redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[2]) and 1 or 0
 """
 # Take over a claim only if it is still the stale one we saw (two drains may race).
 _TAKE_OVER = """
@@ -106,19 +99,14 @@ def accept(rows: list[dict]) -> str:
     return "stored"
 
 
-@cache
-def _enqueue_script(client: redis.Redis):
-    return client.register_script(_ENQUEUE)
-
-
 def _enqueue(rows: list[dict]) -> None:
-    client = get_redis()
-    script = _enqueue_script(client)
-    keys_and_args = (queue_key(), kick_key(), encode(rows), KICK_TTL_MS)
-    try:  # EVALSHA itself: calling the Script object costs more than the command
-        kicked = client.evalsha(script.sha, 2, *keys_and_args)
-    except redis.exceptions.NoScriptError:  # Redis restarted, or its scripts were flushed
-        kicked = script(keys=keys_and_args[:2], args=keys_and_args[2:])
+    # Push the rows and ask for a drain unless one is already pending, in one round trip.
+    # A drain clears the flag before it starts: rows pushed before the flag is found set
+    # are taken by the pending drain, rows pushed after it cleared the flag ask for the
+    # next one. The flag expires in case its task is lost; beat drains every few seconds.
+    _, kicked = quick_commands(
+        ("RPUSH", queue_key(), encode(rows)), ("SET", kick_key(), 1, "NX", "PX", KICK_TTL_MS)
+    )
     if kicked:
         from rum.tasks import drain_events
 
@@ -128,18 +116,17 @@ def _enqueue(rows: list[dict]) -> None:
             log.exception("could not send the RUM drain task")
 
 
-def encode(rows: list[dict]) -> str:
+def encode(rows: list[dict]) -> bytes:
     """A beacon's rows as queued: the column names once, then each row's values.
 
     Half the size of a list of objects, so quicker to write, send, keep and read back.
     """
-    table = {"columns": COLUMNS, "rows": [_values(row) for row in rows]}
-    return json.dumps(table, separators=(",", ":"))
+    return orjson.dumps({"columns": COLUMNS, "rows": [_values(row) for row in rows]})
 
 
 def decode(payload: bytes | str) -> list[list]:
     """A queued beacon's rows as lists of values in COLUMNS order."""
-    table = json.loads(payload)
+    table = orjson.loads(payload)
     if isinstance(table, list):  # queued as a list of objects by an earlier version
         return [list(_values(row)) for row in table]
     if table["columns"] == list(COLUMNS):
@@ -177,27 +164,40 @@ def _model_fields(row: dict) -> dict:
 
 
 def _copy_rows(rows: list[list]) -> None:
-    columns = ", ".join(COLUMNS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE rum_event_load ON COMMIT DROP AS "  # noqa: S608 (fixed names)
-            f"SELECT {columns} FROM rum_event WITH NO DATA"
-        )
-        # Django does not wrap COPY's errors: this makes them django.db errors like the rest.
-        with (
-            connection.wrap_database_errors,
-            cursor.copy(f"COPY rum_event_load ({columns}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                values = list(row)
-                values[_DETAIL] = json.dumps(values[_DETAIL])
-                copy.write_row(values)
-        cursor.execute(
-            f"INSERT INTO rum_event ({columns}) SELECT {columns} FROM rum_event_load "  # noqa: S608
-            "ON CONFLICT (site_id, event_key) DO NOTHING"
-        )
-        # Dropped now too, in case the caller's transaction goes on (nested atomic blocks).
-        cursor.execute("DROP TABLE rum_event_load")
+    """COPY straight into rum_event; a batch partly stored already goes through a temp table.
+
+    Only a batch taken over from a dead worker can hold stored keys, so the common case
+    pays for one COPY; the other skips the stored rows with ON CONFLICT DO NOTHING.
+    """
+    try:
+        with transaction.atomic():  # a savepoint: a refused COPY leaves the rest intact
+            _copy_into("rum_event", rows)
+    except IntegrityError:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMP TABLE rum_event_load ON COMMIT DROP AS "  # noqa: S608 (fixed names)
+                f"SELECT {_COLUMN_LIST} FROM rum_event WITH NO DATA"
+            )
+            _copy_into("rum_event_load", rows)
+            cursor.execute(
+                f"INSERT INTO rum_event ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} "  # noqa: S608
+                "FROM rum_event_load ON CONFLICT (site_id, event_key) DO NOTHING"
+            )
+            # Dropped now too, in case the caller's transaction goes on (nested atomic blocks).
+            cursor.execute("DROP TABLE rum_event_load")
+
+
+def _copy_into(table: str, rows: list[list]) -> None:
+    # Django does not wrap COPY's errors: this makes them django.db errors like the rest.
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.copy(f"COPY {table} ({_COLUMN_LIST}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            values = list(row)
+            values[_DETAIL] = orjson.dumps(values[_DETAIL]).decode()
+            copy.write_row(values)
 
 
 def hours_touched(rows: list[dict]) -> set[tuple[int, datetime]]:
