@@ -1,8 +1,9 @@
 """RUM metrics alert rules can watch, answered from the hourly rollups.
 
-Rollups are hourly, so a window covers the hours that started within it,
-[at - window, at): a 1-hour window at 14:30 is the 14:00 hour so far, at 15:00
-it is the whole 14:00 hour. Give windows in whole hours.
+Rollups are hourly, so a window covers every hour that overlaps
+[at - window, at): a 1-hour window at 14:30 reads the 13:00 hour and the 14:00
+hour so far, at 15:00 the whole 14:00 hour alone. A window never holds less
+than asked for, so a rule does not lose its data each time an hour begins.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import abc
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import chain
 
 import numpy as np
@@ -23,6 +24,11 @@ from rum.useragent import DEVICE_CLASSES
 
 HOUR = timedelta(hours=1)
 LABELS = ("site", "page", "device")
+
+
+def _first_hour(start: datetime) -> datetime:
+    """The start of the hour holding `start`: the first rollup hour a window overlaps."""
+    return datetime.fromtimestamp(start.timestamp() // 3600 * 3600, tz=UTC)
 
 
 def _read(starts: dict[str, datetime], end: datetime, histograms: bool) -> dict[str, _Rows]:
@@ -68,7 +74,7 @@ class _Rows:
 
     def groups(self, query: Query, at: datetime) -> tuple[np.ndarray, np.ndarray, list[Labels]]:
         """The query's rows in its window (filters applied), each row's group, and the groups."""
-        start, end = (at - query.window).timestamp(), at.timestamp()
+        start, end = _first_hour(at - query.window).timestamp(), at.timestamp()
         lo, hi = np.searchsorted(self.hours, [start, end]).tolist()
         rows = np.arange(lo, hi)
         for name, value in query.filters:
@@ -130,12 +136,12 @@ class _RumSource(MetricSource):
         starts: dict[str, datetime] = {}
         for query in queries:
             metric = self.metric(query)
-            starts[metric] = min(starts.get(metric, now), now - query.window)
+            starts[metric] = min(starts.get(metric, now), _first_hour(now - query.window))
         data = _read(starts, now, self.histograms)
         return [self.compute(data, query, now) for query in queries]
 
     def load(self, queries: Sequence[Query], start: datetime, end: datetime):
-        return _read({self.metric(q): start for q in queries}, end, self.histograms)
+        return _read({self.metric(q): _first_hour(start) for q in queries}, end, self.histograms)
 
     def label_values(self, name: str) -> list[str]:
         if name == "site":

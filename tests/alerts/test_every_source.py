@@ -19,7 +19,7 @@ from rum import vitals
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
-# An hour (hourly sources answer with the hour so far), and a week: past the
+# An hour (hourly sources answer with every hour it overlaps), and a week: past the
 # minute rollups' retention, next to short windows on the same source.
 HOUR, WEEK = 60, 7 * 24 * 60
 

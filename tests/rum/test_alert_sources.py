@@ -44,6 +44,17 @@ def test_vital_p75_per_device_over_the_window(rollups):
     assert close(values[(("device", "mobile"),)], 4100)  # hours T0-1h (4000) and T0-2h (4100)
 
 
+def test_a_window_reads_every_hour_it_overlaps(rollups):
+    """Mid-hour, an hour's window reaches into the hour before; just after the hour
+    begins it still holds the hour that ended, not a minute of nothing."""
+    source = get_source("rum.vital_p75")
+    query = Query.build("p75", HOUR, {"vital": "LCP", "site": "shop", "device": "mobile"})
+    [mid_hour] = source.evaluate([query], T0 - HOUR / 2)
+    [hour_begun] = source.evaluate([query], T0 + timedelta(minutes=1))
+    assert close(mid_hour[()], 4100)  # hours T0-2h (4100) and T0-1h (4000)
+    assert close(hour_begun[()], 4000)  # hour T0-1h; the T0 hour has no rows yet
+
+
 def test_good_share_is_the_percent_of_assessed_page_views_passing(rollups):
     source = get_source("rum.good_share")
     split = Query.build("ratio", HOUR, group_by=["site"])
