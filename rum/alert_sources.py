@@ -32,10 +32,10 @@ def _first_hour(start: datetime) -> datetime:
 
 
 def _read(starts: dict[str, datetime], end: datetime, histograms: bool) -> dict[str, _Rows]:
-    """One query: per metric, the rollup rows of the hours in [its start, end)."""
+    """One query: per metric, the rollup rows of the hours overlapping [its start, end)."""
     where = Q()
     for metric, start in sorted(starts.items()):
-        where |= Q(metric=metric, hour__gte=start)
+        where |= Q(metric=metric, hour__gte=_first_hour(start))
     if not where:
         return {}
     fields = ["metric", "hour", "site__name", "page", "device", "count", "good"]
@@ -136,12 +136,12 @@ class _RumSource(MetricSource):
         starts: dict[str, datetime] = {}
         for query in queries:
             metric = self.metric(query)
-            starts[metric] = min(starts.get(metric, now), _first_hour(now - query.window))
+            starts[metric] = min(starts.get(metric, now), now - query.window)
         data = _read(starts, now, self.histograms)
         return [self.compute(data, query, now) for query in queries]
 
     def load(self, queries: Sequence[Query], start: datetime, end: datetime):
-        return _read({self.metric(q): _first_hour(start) for q in queries}, end, self.histograms)
+        return _read({self.metric(q): start for q in queries}, end, self.histograms)
 
     def label_values(self, name: str) -> list[str]:
         if name == "site":

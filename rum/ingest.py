@@ -152,7 +152,7 @@ def _insert(rows: Iterable[Sequence]) -> int:
             events = [Event(**_model_fields(dict(zip(COLUMNS, row, strict=True)))) for row in rows]
             Event.objects.bulk_create(events, ignore_conflicts=True, batch_size=500)
             count, moments = len(events), {(e.site_id, e.received_at) for e in events}
-        mark_dirty([{"site_id": site_id, "received_at": at} for site_id, at in moments])
+        mark_dirty(moments)
     return count
 
 
@@ -221,10 +221,10 @@ def _copy_into(table: str, rows: Iterable[Sequence]) -> tuple[int, set]:
     return count, moments
 
 
-def hours_touched(rows: list[dict]) -> set[tuple[int, datetime]]:
+def hours_touched(moments: Iterable[tuple[int, datetime | str]]) -> set[tuple[int, datetime]]:
+    """The hours whose rollups events at these (site, moment) pairs change."""
     hours = set()
-    # A beacon's rows share their site and time: each pair is read once.
-    for site_id, moment in {(row["site_id"], row["received_at"]) for row in rows}:
+    for site_id, moment in set(moments):  # a beacon's rows share their site and time
         if isinstance(moment, str):
             moment = parse_datetime(moment)
         for instant in (moment, moment - PAGE_VIEW_SPAN):
@@ -232,10 +232,11 @@ def hours_touched(rows: list[dict]) -> set[tuple[int, datetime]]:
     return hours
 
 
-def mark_dirty(rows: list[dict]) -> None:
+def mark_dirty(moments: Iterable[tuple[int, datetime | str]]) -> None:
+    """Mark for rebuilding the hours touched by events at these (site, moment) pairs."""
     now = timezone.now()
     DirtyHour.objects.bulk_create(
-        [DirtyHour(site_id=s, hour=h, marked_at=now) for s, h in sorted(hours_touched(rows))],
+        [DirtyHour(site_id=s, hour=h, marked_at=now) for s, h in sorted(hours_touched(moments))],
         update_conflicts=True,
         unique_fields=["site", "hour"],
         update_fields=["marked_at"],

@@ -17,10 +17,7 @@ def forget_sessions(session_ids: Iterable[str]) -> int:
         return 0
     events = Event.objects.filter(session_id__in=sessions)
     with transaction.atomic():
-        touched = [
-            {"site_id": site_id, "received_at": moment}
-            for site_id, moment in events.values_list("site_id", "received_at").distinct()
-        ]
+        touched = list(events.values_list("site_id", "received_at").distinct())
         deleted, _ = events.delete()
         mark_dirty(touched)
     return deleted
