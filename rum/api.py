@@ -67,10 +67,39 @@ def _error(status: int, detail, origin: str = "") -> Response:
     return _cors(Response(body, status=status), origin)
 
 
-def _accepted(origin: str, **counts) -> HttpResponse:
+def _accepted(origin: str, delivery: ingest.Delivery | None = None, **counts) -> HttpResponse:
     """202 with the counts, as DRF would render them (without its rendering machinery)."""
     body = json.dumps(counts, separators=(",", ":"))
-    return _cors(HttpResponse(body, status=202, content_type="application/json"), origin, True)
+    response = AcceptedResponse(body, status=202, content_type="application/json")
+    response.delivery = delivery
+    return _cors(response, origin, True)
+
+
+class AcceptedResponse(HttpResponse):
+    """A 202 whose body leaves only once its events are safe (see `ingest.deliver`).
+
+    The events go to Redis from the view, and Redis's reply is waited for here, as the
+    server sends the body: the response middleware runs in the meantime instead of the
+    worker sleeping through the round trip. Servers close the response too; so does the
+    test client, which never reads it as a server does.
+    """
+
+    delivery: ingest.Delivery | None = None
+
+    def __iter__(self):
+        self.settle()
+        return super().__iter__()
+
+    def close(self):
+        try:
+            self.settle()
+        finally:
+            super().close()
+
+    def settle(self):
+        delivery, self.delivery = self.delivery, None
+        if delivery is not None:
+            delivery.settle()
 
 
 def _cors(response, origin: str, allowed: bool | None = None):
@@ -176,8 +205,7 @@ class BeaconView(APIView):
         if classify(user_agent).device == BOT:
             return _accepted(origin, accepted=0, ignored=count)
         rows = beacons.event_rows(beacon, site.id, user_agent, request.get_host(), timezone.now())
-        ingest.accept(rows)
-        return _accepted(origin, accepted=len(rows))
+        return _accepted(origin, ingest.deliver(rows), accepted=len(rows))
 
     @extend_schema(exclude=True)
     def options(self, request, *args, **kwargs):

@@ -27,7 +27,7 @@ from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from config.redis_client import get_redis, quick_commands, redis_configured, redis_key
+from config.redis_client import Sent, get_redis, redis_configured, redis_key, send_commands
 from rum.models import DirtyHour, Event
 
 log = logging.getLogger(__name__)
@@ -88,33 +88,73 @@ def kick_key() -> str:
 
 def accept(rows: list[dict]) -> str:
     """Take accepted rows; answer how: "queued" (Redis) or "stored" (written directly)."""
+    return deliver(rows).settle()
+
+
+def deliver(rows: list[dict]) -> Delivery:
+    """Start taking accepted rows; `settle()` the answer before telling the client.
+
+    The rows are sent to Redis at once, and its reply read at `settle()`: what the caller
+    does in between (the response middleware, for a request) overlaps the round trip.
+    """
+    delivery = Delivery(rows)
     if not rows:
-        return "stored"
-    if redis_configured():
+        delivery.how = "stored"
+    elif not redis_configured():
+        delivery.store()
+    else:
         try:
-            _enqueue(rows)
-            return "queued"
+            # Push the rows and ask for a drain unless one is already pending, in one round
+            # trip. A drain clears the flag before it starts: rows pushed before the flag is
+            # found set are taken by the pending drain, rows pushed after it cleared the flag
+            # ask for the next one. The flag expires in case its task is lost; beat drains
+            # every few seconds.
+            delivery.sent = send_commands(
+                ("RPUSH", queue_key(), encode(rows)),
+                ("SET", kick_key(), 1, "NX", "PX", KICK_TTL_MS),
+            )
         except redis.RedisError as exc:
-            log.warning("Redis unreachable (%s): writing %d RUM events directly", exc, len(rows))
-    insert_rows(rows)
-    return "stored"
+            delivery.store(because=exc)
+    return delivery
 
 
-def _enqueue(rows: list[dict]) -> None:
-    # Push the rows and ask for a drain unless one is already pending, in one round trip.
-    # A drain clears the flag before it starts: rows pushed before the flag is found set
-    # are taken by the pending drain, rows pushed after it cleared the flag ask for the
-    # next one. The flag expires in case its task is lost; beat drains every few seconds.
-    _, kicked = quick_commands(
-        ("RPUSH", queue_key(), encode(rows)), ("SET", kick_key(), 1, "NX", "PX", KICK_TTL_MS)
-    )
-    if kicked:
-        from rum.tasks import drain_events
+class Delivery:
+    """Rows sent to Redis, or written directly when Redis does not take them."""
 
-        try:
-            drain_events.delay()
-        except Exception:  # the rows are safe in Redis; beat's drain will take them
-            log.exception("could not send the RUM drain task")
+    def __init__(self, rows: list[dict]):
+        self.rows = rows
+        self.sent: Sent | None = None
+        self.how: str | None = None  # "queued" or "stored", once settled
+
+    def store(self, because: Exception | None = None) -> None:
+        if because is not None:
+            log.warning(
+                "Redis unreachable (%s): writing %d RUM events directly", because, len(self.rows)
+            )
+        insert_rows(self.rows)
+        self.how = "stored"
+
+    def settle(self) -> str:
+        """Wait until the rows are safe; answer "queued" (in Redis) or "stored" (directly)."""
+        if self.how is None:
+            try:
+                _, kicked = self.sent.replies()
+            except redis.RedisError as exc:
+                self.store(because=exc)
+            else:
+                self.how = "queued"
+                if kicked:
+                    _request_drain()
+        return self.how
+
+
+def _request_drain() -> None:
+    from rum.tasks import drain_events
+
+    try:
+        drain_events.delay()
+    except Exception:  # the rows are safe in Redis; beat's drain will take them
+        log.exception("could not send the RUM drain task")
 
 
 def encode(rows: list[dict]) -> bytes:

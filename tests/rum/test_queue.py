@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import threading
+import time
 
 import psycopg
 import pytest
@@ -44,7 +45,7 @@ def enqueue_without_kick(batches: list[list[dict]]) -> None:
     client = get_redis()
     client.set(ingest.kick_key(), 1)  # no drain task: the test decides when to drain
     for rows in batches:
-        ingest._enqueue(rows)
+        assert ingest.accept(rows) == "queued"
 
 
 def stored_keys() -> list[str]:
@@ -216,6 +217,23 @@ def test_a_beacon_is_queued_when_redis_closed_the_connection_in_between(site):
     get_redis().client_kill_filter(_type="normal", skipme=True)  # as a Redis restart would
     enqueue_without_kick(beacon_rows(site, 1))
     assert ingest.backlog() == 2
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_a_beacon_redis_is_too_slow_to_take_is_written_directly_and_stored_once(client, site):
+    """The push reaches Redis but its reply is late: the request cannot wait for it."""
+    with override_settings(REDIS_SOCKET_TIMEOUT=0.2, RUM_THROTTLE_RATE=""):
+        get_redis().client_pause(700, all=False)  # writes wait 0.7 s
+        response = post(client, beacon())
+        assert response.status_code == 202
+        assert response.json() == {"accepted": 6}
+        assert Event.objects.count() == 6  # written by the request itself
+        # Had Redis run the push after all, the drain must not store it twice.
+        time.sleep(0.7)
+        ingest.drain()
+    assert Event.objects.count() == 6
+    assert ingest.backlog() == 0
 
 
 @pytest.mark.redis
