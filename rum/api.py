@@ -201,11 +201,12 @@ class BeaconView(APIView):
         count = len(beacon["events"])
         if not sampled(site, beacon["session"]):
             return _accepted(origin, accepted=0, sampled_out=count)
-        user_agent = request.headers.get("User-Agent", "")
-        if classify(user_agent).device == BOT:
+        client = classify(request.headers.get("User-Agent", ""))
+        if client.device == BOT:
             return _accepted(origin, accepted=0, ignored=count)
-        rows = beacons.event_rows(beacon, site.id, user_agent, request.get_host(), timezone.now())
-        return _accepted(origin, ingest.deliver(rows), accepted=len(rows))
+        scrubbed = beacons.scrub(beacon, request.get_host())
+        accepted = ingest.Accepted(scrubbed, site.id, client, timezone.now())
+        return _accepted(origin, ingest.deliver(accepted), accepted=count)
 
     @extend_schema(exclude=True)
     def options(self, request, *args, **kwargs):

@@ -15,7 +15,7 @@ from rest_framework import serializers
 
 from rum import vitals
 from rum.normalise import normalise_path, referrer_host, split_url
-from rum.useragent import classify
+from rum.useragent import Client, classify
 
 MAX_EVENTS = 200
 MAX_MS = 600_000  # ten minutes: any longer duration is an artefact
@@ -247,14 +247,50 @@ _referrer_host = lru_cache(maxsize=1024)(referrer_host)
 def event_rows(
     beacon: dict, site_id: int, user_agent: str, request_host: str, received_at: datetime
 ) -> list[dict]:
-    """The validated beacon as rows of rum_event (privacy rules applied)."""
+    """The validated beacon as rows of rum_event (privacy rules applied); changes `beacon`."""
     client = classify(user_agent)
+    return scrubbed_rows(scrub(beacon, request_host), site_id, client, received_at.isoformat())
+
+
+def scrub(beacon: dict, request_host: str) -> dict:
+    """The validated beacon, changed in place, without what is never kept.
+
+    Each URL becomes its host, normalised path and route (no query string, fragment or
+    ids); a referrer, its host; a stack or script URL loses its query string; so does the
+    LCP resource. The endpoint queues the beacon in this form, so nothing private waits
+    in Redis either.
+    """
+    pages: dict[str, tuple[str, str, str]] = {}
+    for holder in (beacon, *beacon["events"]):
+        url = holder.pop("url", None)
+        if url is not None:
+            if url not in pages:
+                host, path, page = _page(url)
+                pages[url] = (host, page, route_of(host, path, request_host)[:300])
+            holder["host"], holder["page"], holder["route"] = pages[url]
+    for event in beacon["events"]:
+        kind = event["type"]
+        if kind == "pageview":
+            event["referrer"] = _referrer_host(event.get("referrer", ""))
+        elif kind == "vital":
+            attribution = event.get("attribution")
+            if attribution and isinstance(attribution.get("url"), str):
+                attribution["url"] = attribution["url"].split("?", 1)[0].split("#", 1)[0]
+        elif kind == "error":
+            # URLs in the stack and source lose their query strings (tokens, e-mails).
+            event["stack"] = re.sub(r"\?[^\s:)]*", "", event.get("stack", ""))
+            event["source"] = event.get("source", "").split("?", 1)[0]
+    return beacon
+
+
+def scrubbed_rows(beacon: dict, site_id: int, client: Client, received_at: str) -> list[dict]:
+    """Rows of rum_event from a beacon as `scrub` left it (the worker builds them)."""
     device = beacon.get("device") or {}
     navigation = beacon.get("navigation") or {}
     server_ms, db_ms = server_times(beacon.get("server_timing") or [])
     common = {
         "site_id": site_id,
-        "received_at": received_at.isoformat(),
+        "received_at": received_at,
         "session_id": beacon["session"],
         "device": client.device,
         "browser": client.browser,
@@ -262,14 +298,9 @@ def event_rows(
         "connection": device.get("connection", ""),
     }
     context = {k: v for k, v in {**device, **navigation}.items() if k != "connection"}
-    routes: dict[str, tuple[str, str, str]] = {}
     rows = []
     for event in beacon["events"]:
-        url = event.get("url") or beacon["url"]
-        if url not in routes:
-            host, path, page = _page(url)
-            routes[url] = (host, page, route_of(host, path, request_host))
-        host, page, route = routes[url]
+        place = event if "page" in event else beacon
         rows.append(
             {
                 **common,
@@ -277,9 +308,9 @@ def event_rows(
                 "event_key": f"{beacon['session']}:{event['id']}"[:140],
                 "page_view_id": event.get("page_view") or beacon["page_view"],
                 "kind": event["type"],
-                "host": host,
-                "page": page,
-                "route": route[:300],
+                "host": place["host"],
+                "page": place["page"],
+                "route": place["route"],
                 "navigation_type": event.get("navigation_type") or navigation.get("type", ""),
             }
         )
@@ -302,11 +333,7 @@ def _by_kind(event: dict, server_ms, db_ms, context: dict) -> dict:
     }
     if kind == "pageview":
         row.update(server_ms=server_ms, db_ms=db_ms)
-        row["detail"] = {
-            **context,
-            "title": event.get("title", ""),
-            "referrer": _referrer_host(event.get("referrer", "")),
-        }
+        row["detail"] = {**context, "title": event.get("title", ""), "referrer": event["referrer"]}
     elif kind == "vital":
         vital = vitals.VITALS[event["name"]]
         attribution = event.get("attribution") or {}
@@ -319,13 +346,9 @@ def _by_kind(event: dict, server_ms, db_ms, context: dict) -> dict:
         )
         if vital.name == "TTFB":
             row.update(server_ms=server_ms, db_ms=db_ms)
-        if "url" in attribution:  # the LCP resource: no query string either
-            attribution["url"] = attribution["url"].split("?", 1)[0].split("#", 1)[0]
         row["detail"] = {"metric_id": event.get("metric_id", ""), "attribution": attribution}
     elif kind == "error":
-        # URLs in the stack and source lose their query strings (tokens, e-mails).
-        stack = re.sub(r"\?[^\s:)]*", "", event.get("stack", ""))
-        source = event.get("source", "").split("?", 1)[0]
+        stack, source = event["stack"], event["source"]
         row.update(
             message=event["message"],
             name=event.get("kind", "error"),

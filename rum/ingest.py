@@ -1,9 +1,9 @@
 """Accepted events: queued in Redis and bulk-inserted by a worker, or written directly.
 
 Nothing accepted is lost:
-- with Redis, a beacon's rows are one list element (JSON: the column names once,
-  then each row's values in that order); the worker moves a batch
-  into a claim list (atomically, in Redis), inserts it, then deletes the claim.
+- with Redis, each beacon is one list element (JSON: the beacon as `beacon.scrub` left
+  it, with its site, client and arrival time); the worker moves a batch into a claim
+  list (atomically, in Redis), builds the rows and inserts them, then deletes the claim.
   A worker killed in between leaves the claim behind; the next drain takes over
   claims older than the lease and inserts them again;
 - every row carries an idempotency key (unique per site), and the insert skips
@@ -18,6 +18,7 @@ import operator
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
@@ -28,7 +29,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from config.redis_client import Sent, get_redis, redis_configured, redis_key, send_commands
+from rum.beacon import scrubbed_rows
 from rum.models import DirtyHour, Event
+from rum.useragent import Client
 
 log = logging.getLogger(__name__)
 
@@ -86,31 +89,57 @@ def kick_key() -> str:
     return redis_key("rum", "drain-requested")
 
 
-def accept(rows: list[dict]) -> str:
-    """Take accepted rows; answer how: "queued" (Redis) or "stored" (written directly)."""
-    return deliver(rows).settle()
+@dataclass(frozen=True)
+class Accepted:
+    """A beacon the endpoint accepted, scrubbed (`beacon.scrub`), and what it knew of it.
 
-
-def deliver(rows: list[dict]) -> Delivery:
-    """Start taking accepted rows; `settle()` the answer before telling the client.
-
-    The rows are sent to Redis at once, and its reply read at `settle()`: what the caller
-    does in between (the response middleware, for a request) overlaps the round trip.
+    Queued as it is: the worker turns it into rows, so requests don't spend their time
+    on it.
     """
-    delivery = Delivery(rows)
-    if not rows:
-        delivery.how = "stored"
-    elif not redis_configured():
+
+    beacon: dict
+    site_id: int
+    client: Client
+    received_at: datetime
+
+    def payload(self) -> bytes:
+        return orjson.dumps(
+            {
+                "site_id": self.site_id,
+                "received_at": self.received_at.isoformat(),
+                "client": [self.client.browser, self.client.os, self.client.device],
+                "beacon": self.beacon,
+            }
+        )
+
+    def rows(self) -> list[dict]:
+        return scrubbed_rows(self.beacon, self.site_id, self.client, self.received_at.isoformat())
+
+
+def accept(beacon: Accepted) -> str:
+    """Take an accepted beacon; answer how: "queued" (Redis) or "stored" (written directly)."""
+    return deliver(beacon).settle()
+
+
+def deliver(beacon: Accepted) -> Delivery:
+    """Start taking an accepted beacon; `settle()` the answer before telling the client.
+
+    The beacon is sent to Redis at once, and its reply read at `settle()`: what the
+    caller does in between (the response middleware, for a request) overlaps the round
+    trip.
+    """
+    delivery = Delivery(beacon)
+    if not redis_configured():
         delivery.store()
     else:
         try:
-            # Push the rows and ask for a drain unless one is already pending, in one round
-            # trip. A drain clears the flag before it starts: rows pushed before the flag is
-            # found set are taken by the pending drain, rows pushed after it cleared the flag
-            # ask for the next one. The flag expires in case its task is lost; beat drains
-            # every few seconds.
+            # Push the beacon and ask for a drain unless one is already pending, in one
+            # round trip. A drain clears the flag before it starts: beacons pushed before
+            # the flag is found set are taken by the pending drain, beacons pushed after it
+            # cleared the flag ask for the next one. The flag expires in case its task is
+            # lost; beat drains every few seconds.
             delivery.sent = send_commands(
-                ("RPUSH", queue_key(), encode(rows)),
+                ("RPUSH", queue_key(), beacon.payload()),
                 ("SET", kick_key(), 1, "NX", "PX", KICK_TTL_MS),
             )
         except redis.RedisError as exc:
@@ -119,23 +148,22 @@ def deliver(rows: list[dict]) -> Delivery:
 
 
 class Delivery:
-    """Rows sent to Redis, or written directly when Redis does not take them."""
+    """A beacon sent to Redis, or written directly when Redis does not take it."""
 
-    def __init__(self, rows: list[dict]):
-        self.rows = rows
+    def __init__(self, beacon: Accepted):
+        self.beacon = beacon
         self.sent: Sent | None = None
         self.how: str | None = None  # "queued" or "stored", once settled
 
     def store(self, because: Exception | None = None) -> None:
+        rows = self.beacon.rows()
         if because is not None:
-            log.warning(
-                "Redis unreachable (%s): writing %d RUM events directly", because, len(self.rows)
-            )
-        insert_rows(self.rows)
+            log.warning("Redis unreachable (%s): writing %d events directly", because, len(rows))
+        insert_rows(rows)
         self.how = "stored"
 
     def settle(self) -> str:
-        """Wait until the rows are safe; answer "queued" (in Redis) or "stored" (directly)."""
+        """Wait until the events are safe; answer "queued" (in Redis) or "stored" (directly)."""
         if self.how is None:
             try:
                 _, kicked = self.sent.replies()
@@ -157,22 +185,19 @@ def _request_drain() -> None:
         log.exception("could not send the RUM drain task")
 
 
-def encode(rows: list[dict]) -> bytes:
-    """A beacon's rows as queued: the column names once, then each row's values.
-
-    Half the size of a list of objects, so quicker to write, send, keep and read back.
-    """
-    return orjson.dumps({"columns": COLUMNS, "rows": [_values(row) for row in rows]})
-
-
-def decode(payload: bytes | str) -> list[list]:
-    """A queued beacon's rows as lists of values in COLUMNS order."""
+def decode(payload: bytes | str) -> list[Sequence]:
+    """A queued beacon's rows, as sequences of values in COLUMNS order."""
     table = orjson.loads(payload)
-    if isinstance(table, list):  # queued as a list of objects by an earlier version
-        return [list(_values(row)) for row in table]
+    if "beacon" in table:  # as the endpoint queues it: the worker builds the rows
+        client = Client(*table["client"])
+        rows = scrubbed_rows(table["beacon"], table["site_id"], client, table["received_at"])
+        return [_values(row) for row in rows]
+    # Rows, as earlier versions queued them.
+    if isinstance(table, list):  # a list of objects
+        return [_values(row) for row in table]
     if table["columns"] == list(COLUMNS):
         return table["rows"]
-    return [list(_values(dict(zip(table["columns"], row, strict=True)))) for row in table["rows"]]
+    return [_values(dict(zip(table["columns"], row, strict=True))) for row in table["rows"]]
 
 
 def insert_rows(rows: list[dict]) -> None:
@@ -338,10 +363,14 @@ def recover_claims(client: redis.Redis) -> int:
     return inserted
 
 
+# A beacon the database refuses, or one this version cannot read.
+_REFUSED = (DataError, IntegrityError, UnicodeError, ValueError, KeyError, TypeError)
+
+
 def _insert_claim(client: redis.Redis, claim_key: str, payloads: list[bytes]) -> int:
     try:
         inserted = _insert(_Decoded(payloads))
-    except (DataError, IntegrityError, UnicodeError):
+    except _REFUSED:
         # One beacon the database refuses must not block the others: insert them one by
         # one and keep the refused ones aside (never dropped) for someone to look at.
         log.exception("a RUM batch was refused; inserting its %d beacons one by one", len(payloads))
@@ -370,7 +399,7 @@ def _insert_one_by_one(client: redis.Redis, payloads: list[bytes]) -> int:
     for payload in payloads:
         try:
             inserted += _insert(decode(payload))
-        except (DataError, IntegrityError, UnicodeError):
+        except _REFUSED:
             log.exception("the database refused a RUM beacon; kept in Redis under %s", dead_key())
             client.rpush(dead_key(), payload)
     return inserted

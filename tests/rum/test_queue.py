@@ -1,5 +1,6 @@
 """Nothing accepted is lost, nothing is stored twice: Redis queue, direct writes, dead workers."""
 
+import copy
 import json
 import os
 import signal
@@ -15,9 +16,10 @@ from django.utils import timezone
 
 from config.redis_client import get_redis
 from rum import ingest
-from rum.beacon import BeaconSerializer, event_rows
+from rum.beacon import BeaconSerializer, scrub
 from rum.models import Event
-from tests.rum.conftest import CHROME_DESKTOP, beacon, post
+from rum.useragent import classify
+from tests.rum.conftest import CHROME_DESKTOP, ORIGIN, beacon, post, vital
 from tests.support import (
     background,
     celery_worker_command,
@@ -28,24 +30,24 @@ from tests.support import (
 )
 
 
-def beacon_rows(site, n_beacons: int) -> list[list[dict]]:
+def accepted_beacons(site, n_beacons: int) -> list[ingest.Accepted]:
     """n realistic beacons (six events each) as the endpoint would queue them."""
-    serializer = BeaconSerializer(data=beacon())
-    serializer.is_valid(raise_exception=True)
-    template = event_rows(
-        serializer.validated_data, site.id, CHROME_DESKTOP, "testserver", timezone.now()
-    )
+    validated = BeaconSerializer().run_validation(beacon())
+    template = scrub(validated, "testserver")
+    client = classify(CHROME_DESKTOP)
     return [
-        [{**row, "event_key": f"b{n}:{i}", "session_id": f"s{n}"} for i, row in enumerate(template)]
+        ingest.Accepted(
+            {**copy.deepcopy(template), "session": f"s{n}"}, site.id, client, timezone.now()
+        )
         for n in range(n_beacons)
     ]
 
 
-def enqueue_without_kick(batches: list[list[dict]]) -> None:
+def enqueue_without_kick(beacons: list[ingest.Accepted]) -> None:
     client = get_redis()
     client.set(ingest.kick_key(), 1)  # no drain task: the test decides when to drain
-    for rows in batches:
-        assert ingest.accept(rows) == "queued"
+    for accepted in beacons:
+        assert ingest.accept(accepted) == "queued"
 
 
 def stored_keys() -> list[str]:
@@ -55,7 +57,7 @@ def stored_keys() -> list[str]:
 @pytest.mark.redis
 @pytest.mark.django_db
 def test_accepted_events_wait_in_redis_until_a_drain_inserts_them(site):
-    enqueue_without_kick(beacon_rows(site, 3))
+    enqueue_without_kick(accepted_beacons(site, 3))
     assert ingest.backlog() == 3
     assert Event.objects.count() == 0
 
@@ -77,7 +79,7 @@ def test_with_redis_unreachable_the_endpoint_writes_directly(client, site):
 @pytest.mark.django_db
 def test_a_batch_claimed_and_inserted_but_never_released_is_not_stored_twice(site):
     """A worker that died after its commit but before releasing its claim."""
-    enqueue_without_kick(beacon_rows(site, 4))
+    enqueue_without_kick(accepted_beacons(site, 4))
     client = get_redis()
     claim = client.register_script(ingest._CLAIM)
     claim_key = ingest.redis_key("rum", "claim", "dead-worker")
@@ -97,7 +99,7 @@ def test_a_batch_claimed_and_inserted_but_never_released_is_not_stored_twice(sit
 @pytest.mark.redis
 @pytest.mark.django_db
 def test_a_fresh_claim_is_left_to_its_worker(site):
-    enqueue_without_kick(beacon_rows(site, 2))
+    enqueue_without_kick(accepted_beacons(site, 2))
     claim = get_redis().register_script(ingest._CLAIM)
     keys = [ingest.queue_key(), ingest.redis_key("rum", "claim", "busy"), ingest.claims_key()]
     claim(keys=keys, args=[1, 10**10])  # claimed "now" by a live worker
@@ -123,8 +125,8 @@ def _waiting_inserts(dsn: str) -> int:
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_insert_loses_nothing_and_duplicates_nothing(site, tmp_path):
-    batches = beacon_rows(site, 1200)  # three claims of 500, 500 and 200 beacons
-    expected = {row["event_key"] for rows in batches for row in rows}
+    batches = accepted_beacons(site, 1200)  # three claims of 500, 500 and 200 beacons
+    expected = {row["event_key"] for accepted in batches for row in accepted.rows()}
     enqueue_without_kick(batches)
     dsn = _database_url()
     env = subprocess_env(
@@ -165,10 +167,10 @@ def test_a_worker_killed_mid_insert_loses_nothing_and_duplicates_nothing(site, t
 @pytest.mark.redis
 @pytest.mark.django_db
 def test_rows_queued_after_a_drain_ask_for_the_next_one(site):
-    enqueue_without_kick(beacon_rows(site, 1))
+    enqueue_without_kick(accepted_beacons(site, 1))
     ingest.drain()  # clears the "drain requested" flag first
-    [rows] = beacon_rows(site, 2)[1:]
-    assert ingest.accept(rows) == "queued"  # asks for a drain: run inline by the test settings
+    [later] = accepted_beacons(site, 2)[1:]
+    assert ingest.accept(later) == "queued"  # asks for a drain: run inline by the test settings
     assert Event.objects.count() == 12
     assert ingest.backlog() == 0
 
@@ -176,7 +178,7 @@ def test_rows_queued_after_a_drain_ask_for_the_next_one(site):
 @pytest.mark.redis
 @pytest.mark.django_db
 def test_a_lingering_drain_takes_the_beacons_that_arrive_while_it_waits(site):
-    first, second = beacon_rows(site, 2)
+    first, second = accepted_beacons(site, 2)
     enqueue_without_kick([first])
     later = threading.Timer(0.2, enqueue_without_kick, [[second]])
     later.start()
@@ -185,26 +187,39 @@ def test_a_lingering_drain_takes_the_beacons_that_arrive_while_it_waits(site):
     assert ingest.backlog() == 0
 
 
-def as_objects(rows):  # as queued by earlier versions
-    return json.dumps(rows)
+def as_queued(accepted):
+    return accepted.payload()
 
 
-def with_columns_reversed(rows):
+# Earlier versions queued the rows themselves.
+def as_objects(accepted):
+    return json.dumps(accepted.rows())
+
+
+def as_columns(accepted):
+    rows = accepted.rows()
+    return json.dumps(
+        {"columns": ingest.COLUMNS, "rows": [[r[c] for c in ingest.COLUMNS] for r in rows]}
+    )
+
+
+def with_columns_reversed(accepted):
     columns = list(reversed(ingest.COLUMNS))
+    rows = accepted.rows()
     return json.dumps({"columns": columns, "rows": [[row[c] for c in columns] for row in rows]})
 
 
 @pytest.mark.redis
 @pytest.mark.django_db
-@pytest.mark.parametrize("encode", [ingest.encode, as_objects, with_columns_reversed])
+@pytest.mark.parametrize("encode", [as_queued, as_objects, as_columns, with_columns_reversed])
 def test_a_queued_beacon_is_stored_as_sent_whichever_way_it_was_written(site, encode):
-    [rows] = beacon_rows(site, 1)
+    [accepted] = accepted_beacons(site, 1)
     client = get_redis()
     client.set(ingest.kick_key(), 1)
-    client.rpush(ingest.queue_key(), encode(rows))
+    client.rpush(ingest.queue_key(), encode(accepted))
     assert ingest.drain() == 6
     stored = {e["event_key"]: e for e in Event.objects.values(*ingest.COLUMNS)}
-    for row in rows:
+    for row in accepted.rows():
         event = stored[row["event_key"]]
         assert event["received_at"].isoformat() == row["received_at"]
         assert event == {**row, "received_at": event["received_at"]}
@@ -212,10 +227,23 @@ def test_a_queued_beacon_is_stored_as_sent_whichever_way_it_was_written(site, en
 
 @pytest.mark.redis
 @pytest.mark.django_db
+def test_a_queued_beacon_that_cannot_be_read_is_kept_aside_and_blocks_nothing(site):
+    first, later = accepted_beacons(site, 2)
+    enqueue_without_kick([first])
+    get_redis().rpush(ingest.queue_key(), b'{"beacon": {"events": "not a list"}}')
+    enqueue_without_kick([later])
+    assert ingest.drain() == 12
+    assert Event.objects.count() == 12
+    assert ingest.backlog() == 0
+    assert get_redis().llen(ingest.dead_key()) == 1
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
 def test_a_beacon_is_queued_when_redis_closed_the_connection_in_between(site):
-    enqueue_without_kick(beacon_rows(site, 1))
+    enqueue_without_kick(accepted_beacons(site, 1))
     get_redis().client_kill_filter(_type="normal", skipme=True)  # as a Redis restart would
-    enqueue_without_kick(beacon_rows(site, 1))
+    enqueue_without_kick(accepted_beacons(site, 1))
     assert ingest.backlog() == 2
 
 
@@ -240,7 +268,7 @@ def test_a_beacon_redis_is_too_slow_to_take_is_written_directly_and_stored_once(
 @pytest.mark.django_db
 def test_metrics_show_the_beacons_waiting_for_the_worker(site, client, settings):
     settings.METRICS_ALLOWED_IPS = ["127.0.0.1"]
-    enqueue_without_kick(beacon_rows(site, 3))
+    enqueue_without_kick(accepted_beacons(site, 3))
     body = client.get("/metrics").content.decode()
     assert "perfmon_rum_queued_beacons 3.0" in body
     ingest.drain()
@@ -251,8 +279,9 @@ def test_metrics_show_the_beacons_waiting_for_the_worker(site, client, settings)
 @pytest.mark.redis
 @pytest.mark.django_db
 def test_a_beacon_the_database_refuses_does_not_block_the_others(site):
-    good, bad, later = beacon_rows(site, 3)
-    bad[0]["target"] = "nul \x00 in text"  # PostgreSQL refuses it (the endpoint would too)
+    good, bad, later = accepted_beacons(site, 3)
+    lcp = next(e for e in bad.beacon["events"] if e.get("name") == "LCP")
+    lcp["attribution"]["target"] = "nul \x00 in text"  # PostgreSQL refuses it (as the endpoint)
     enqueue_without_kick([good, bad, later])
     assert ingest.drain() == 12
     assert Event.objects.count() == 12
@@ -265,7 +294,7 @@ def test_a_beacon_the_database_refuses_does_not_block_the_others(site):
 def test_the_backlog_reads_zero_only_once_every_claimed_beacon_is_stored(site, monkeypatch):
     # One beacon per claim: hundreds of moments where one claim ends and the next begins.
     monkeypatch.setattr(ingest, "BATCH_BEACONS", 1)
-    enqueue_without_kick(beacon_rows(site, 300))
+    enqueue_without_kick(accepted_beacons(site, 300))
 
     def drain():
         try:
@@ -287,10 +316,38 @@ def test_the_backlog_reads_zero_only_once_every_claimed_beacon_is_stored(site, m
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_beacons_of_a_site_deleted_while_they_wait_are_kept_aside_not_stored(site):
-    [rows] = beacon_rows(site, 1)
-    enqueue_without_kick([rows])
+    enqueue_without_kick(accepted_beacons(site, 1))
     site.delete()
     assert ingest.drain() == 0
     assert Event.objects.count() == 0
     assert ingest.backlog() == 0
     assert get_redis().llen(ingest.dead_key()) == 1
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_nothing_private_waits_in_redis(client, site):
+    get_redis().set(ingest.kick_key(), 1)  # no drain yet: look at what is queued
+    events = [
+        {"id": "p1", "type": "pageview", "title": "Order",
+         "referrer": "https://mail.example.org/inbox/bob@example.com?token=REFSECRET"},
+        vital("LCP", 2100.0, attribution={"url": "https://cdn.example.com/a.jpg?sig=LCPSECRET"}),
+        {"id": "x1", "type": "error", "message": "boom", "line": 1,
+         "source": "https://shop.example.com/app.js?auth=SRCSECRET",
+         "stack": "Error: boom\n    at f (https://shop.example.com/app.js?auth=STACKSECRET:1:2)"},
+        {"id": "p2", "type": "pageview", "page_view": "spa2",
+         "url": "https://shop.example.com/users/alice@example.com/orders/98765?q=SPASECRET#tab"},
+    ]  # fmt: skip
+    response = client.post(
+        "/api/rum/beacon/", data=json.dumps(beacon(events)), content_type="text/plain",
+        HTTP_ORIGIN=ORIGIN, HTTP_USER_AGENT=CHROME_DESKTOP,
+    )  # fmt: skip
+    assert response.status_code == 202
+    [queued] = get_redis().lrange(ingest.queue_key(), 0, -1)
+    for private in (b"SECRET", b"12345", b"98765", b"alice", b"bob", b"inbox", b"#", b"Win64"):
+        assert private not in queued
+    assert ingest.drain() == 4
+    pages = set(Event.objects.values_list("page", flat=True))
+    assert pages == {"/orders/:id", "/users/:email/orders/:id"}
+    referrer = Event.objects.get(kind="pageview", page="/orders/:id").detail["referrer"]
+    assert referrer == "mail.example.org"
