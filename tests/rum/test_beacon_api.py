@@ -47,6 +47,12 @@ def test_it_stores_the_path_without_query_ids_or_raw_ip(client, site):
     assert "SECRET" not in stored and "12345" not in stored and "127.0.0.1" not in stored
 
 
+def test_an_lcp_resource_sent_as_a_number_is_stored_as_sent(client, site):
+    body = beacon([vital("LCP", 2100.0, attribution={"url": 5, "target": "img"})])
+    assert post(client, body).status_code == 202
+    assert Event.objects.get(name="LCP").detail["attribution"] == {"url": 5, "target": "img"}
+
+
 def test_it_parses_the_user_agent_into_browser_os_and_device_class(client, site):
     post(client, beacon(), ua=SAFARI_IPHONE)
     event = Event.objects.filter(kind="pageview").get()
