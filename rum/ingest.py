@@ -400,7 +400,7 @@ def _insert_one_by_one(client: redis.Redis, payloads: list[bytes]) -> int:
         try:
             inserted += _insert(decode(payload))
         except _REFUSED:
-            log.exception("the database refused a RUM beacon; kept in Redis under %s", dead_key())
+            log.exception("a RUM beacon refused or unreadable: kept under %s", dead_key())
             client.rpush(dead_key(), payload)
     return inserted
 

@@ -196,17 +196,13 @@ def as_objects(accepted):
     return json.dumps(accepted.rows())
 
 
-def as_columns(accepted):
+def as_columns(accepted, columns=ingest.COLUMNS):
     rows = accepted.rows()
-    return json.dumps(
-        {"columns": ingest.COLUMNS, "rows": [[r[c] for c in ingest.COLUMNS] for r in rows]}
-    )
+    return json.dumps({"columns": columns, "rows": [[r[c] for c in columns] for r in rows]})
 
 
 def with_columns_reversed(accepted):
-    columns = list(reversed(ingest.COLUMNS))
-    rows = accepted.rows()
-    return json.dumps({"columns": columns, "rows": [[row[c] for c in columns] for row in rows]})
+    return as_columns(accepted, list(reversed(ingest.COLUMNS)))
 
 
 @pytest.mark.redis
