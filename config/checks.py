@@ -5,6 +5,8 @@ import ipaddress
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from config.client_address import parse_networks
+
 
 @register(Tags.security)
 def check_metrics_access(app_configs, **kwargs):
@@ -21,6 +23,21 @@ def check_metrics_access(app_configs, **kwargs):
                 )
             )
     return problems
+
+
+@register(Tags.security)
+def check_trusted_proxies(app_configs, **kwargs):
+    try:
+        parse_networks(settings.TRUSTED_PROXIES)
+    except ValueError as exc:
+        return [
+            Error(
+                f"TRUSTED_PROXIES: {exc}.",
+                hint="Use addresses or CIDRs separated by commas, e.g. 10.0.0.0/8,127.0.0.1",
+                id="perfmon.E003",
+            )
+        ]
+    return []
 
 
 @register(Tags.security, deploy=True)

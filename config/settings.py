@@ -158,6 +158,8 @@ if env_bool("TRUST_X_FORWARDED_PROTO", False):
 # /healthz is polled by load balancers over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 X_FRAME_OPTIONS = "DENY"
+# Proxies (addresses or CIDRs) whose X-Forwarded-For is believed: config/client_address.py.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 
 # /metrics: a bearer token, or a client address in the allow-list (CIDRs).
 METRICS_TOKEN = env_secret("METRICS_TOKEN")
