@@ -20,6 +20,11 @@ UNMATCHED = "<unmatched>"
 # Static files answered by WhiteNoise before URL resolution.
 STATIC = "<static>"
 STATUS_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+# Any client may send any method: the rest share one label, or each would be a new series.
+STANDARD_METHODS = frozenset(
+    ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
+)
+OTHER_METHOD = "OTHER"
 _routes: dict[str, str] = {}
 
 
@@ -35,6 +40,10 @@ def route_label(request) -> str:
         # Regex routes (re_path) keep their pattern, without the anchors.
         label = _routes[route] = ("/" + route.replace("^", "").replace("$", ""))[:255]
     return label
+
+
+def method_label(method: str | None) -> str:
+    return method if method in STANDARD_METHODS else OTHER_METHOD
 
 
 def status_class(status: int) -> str:
@@ -74,6 +83,7 @@ class RequestMetricsMiddleware:
 
 def _record(request, status: int, elapsed: float, work: Work) -> None:
     route = route_label(request)
+    method = method_label(request.method)
     duration_ms = elapsed * 1000.0
     repeated = None
     if work.count >= settings.MONITORING_N_PLUS_ONE_THRESHOLD:
@@ -81,7 +91,7 @@ def _record(request, status: int, elapsed: float, work: Work) -> None:
     recorder.record(
         REQUEST,
         route,
-        request.method,
+        method,
         STATUS_CLASSES.get(status // 100, "5xx"),
         duration_ms,
         status >= 500,
@@ -94,7 +104,7 @@ def _record(request, status: int, elapsed: float, work: Work) -> None:
             {
                 "time": time.time(),
                 "route": route,
-                "method": request.method,
+                "method": method,
                 "status": status,
                 "duration_ms": duration_ms,
                 "db_ms": work.db * 1000.0,

@@ -160,3 +160,31 @@ def test_a_response_timed_twice_carries_one_timing(rf):
     middleware(rf.get("/"))
     header = middleware(rf.get("/"))["Server-Timing"]
     assert header.count("app;dur=") == 1
+
+
+@pytest.mark.urls("config.urls")
+def test_made_up_methods_share_one_other_label_in_rollups_and_metrics(client, backend, settings):
+    """Anyone can send any method: only the standard ones get a series of their own."""
+    for n in range(30):
+        client.generic(f"FOO{n}", "/api/rum/beacon/")
+    client.generic("PATCH", "/api/rum/beacon/")
+    flush_and_fold()
+    methods = {key[2] for key in load_requests(name="/api/rum/beacon/")}
+    assert methods == {"OTHER", "PATCH"}
+    assert load_requests()[("request", "/api/rum/beacon/", "OTHER", "4xx")].count == 30
+    assert not Rollup.objects.filter(method__startswith="FOO").exists()
+
+    settings.METRICS_ALLOWED_IPS = ["127.0.0.1"]
+    body = client.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
+    beacon = [
+        line
+        for line in body.splitlines()
+        if line.startswith("perfmon_http_requests_total{") and "/api/rum/beacon/" in line
+    ]
+    assert sorted(beacon) == [
+        'perfmon_http_requests_total{method="OTHER",route="/api/rum/beacon/",'
+        'status_class="4xx"} 30.0',
+        'perfmon_http_requests_total{method="PATCH",route="/api/rum/beacon/",'
+        'status_class="4xx"} 1.0',
+    ]
+    assert "FOO" not in body
