@@ -14,11 +14,13 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 
 from rum import vitals
-from rum.normalise import normalise_path, referrer_host, split_url
+from rum.normalise import normalise_path, referrer_host, scrub_urls, split_url
 from rum.useragent import Client, classify
 
 MAX_EVENTS = 200
-MAX_MS = 600_000  # ten minutes: any longer duration is an artefact
+MAX_MS = vitals.MAX_MS  # two minutes: any longer duration is an artefact
+# Custom event values (amounts, counts, durations): finite and no larger than this.
+MAX_CUSTOM_VALUE = 1e9
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]+$")
 NAVIGATION_TYPES = (
     "navigate",
@@ -114,10 +116,19 @@ class PageViewEventSerializer(_EventBase):
     referrer = serializers.CharField(max_length=2048, required=False, allow_blank=True)
 
 
+PLAUSIBLE = ", ".join(f"{v.name} {v.maximum:g}" for v in vitals.VITALS.values())
+
+
 class VitalEventSerializer(_EventBase):
     name = serializers.ChoiceField(vitals.NAMES)
-    value = serializers.FloatField(validators=[finite])
-    delta = serializers.FloatField(required=False, validators=[finite])
+    value = serializers.FloatField(
+        validators=[finite],
+        help_text=f"0 up to the vital's plausible maximum ({PLAUSIBLE}; ms but CLS); "
+        "a larger value is refused: the beacon answers 400.",
+    )
+    delta = serializers.FloatField(
+        required=False, validators=[finite], help_text="Within ± the vital's maximum."
+    )
     rating = serializers.ChoiceField(vitals.RATINGS, required=False)
     metric_id = serializers.CharField(max_length=64, required=False)
     attribution = AttributionField(required=False)
@@ -143,7 +154,13 @@ class ErrorEventSerializer(_EventBase):
 
 class CustomEventSerializer(_EventBase):
     name = serializers.CharField(max_length=100)
-    value = serializers.FloatField(required=False, validators=[finite])
+    value = serializers.FloatField(
+        required=False,
+        min_value=-MAX_CUSTOM_VALUE,
+        max_value=MAX_CUSTOM_VALUE,
+        validators=[finite],
+        help_text=f"Finite, within ±{MAX_CUSTOM_VALUE:g}; beyond, the beacon answers 400.",
+    )
     attrs = AttributionField(required=False)
 
 
@@ -225,10 +242,11 @@ def route_of(host: str, path: str, request_host: str) -> str:
 @lru_cache(maxsize=1024)
 def fingerprint(message: str, stack: str, source: str, line: int) -> str:
     """Message (numbers folded) plus the top stack frame, so one bug is one group."""
+    # The texts come scrubbed (`scrub`): no query string splits one bug into many groups.
     frame = next((f.strip() for f in stack.splitlines() if "at " in f or "@" in f), "")
     if not frame:
         frame = f"{split_url(source)[1]}:{line}"
-    text = re.sub(r"\d+", "N", message) + "\n" + re.sub(r"\?[^:)\s]*", "", frame)
+    text = re.sub(r"\d+", "N", message) + "\n" + frame
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
@@ -255,10 +273,11 @@ def event_rows(
 def scrub(beacon: dict, request_host: str) -> dict:
     """The validated beacon, changed in place, without what is never kept.
 
-    Each URL becomes its host, normalised path and route (no query string, fragment or
-    ids); a referrer, its host; a stack or script URL loses its query string; so does the
-    LCP resource. The endpoint queues the beacon in this form, so nothing private waits
-    in Redis either.
+    Each page URL becomes its host, normalised path and route (no query string, fragment
+    or ids); a referrer, its host; every URL in free text (error messages, stacks, script
+    URLs, titles, attribution such as selectors and the LCP resource, custom event names
+    and properties) loses its query string and fragment, before errors are fingerprinted.
+    The endpoint queues the beacon in this form, so nothing private waits in Redis either.
     """
     pages: dict[str, tuple[str, str, str]] = {}
     for holder in (beacon, *beacon["events"]):
@@ -272,15 +291,23 @@ def scrub(beacon: dict, request_host: str) -> dict:
         kind = event["type"]
         if kind == "pageview":
             event["referrer"] = _referrer_host(event.get("referrer", ""))
+            if "title" in event:
+                event["title"] = scrub_urls(event["title"])
         elif kind == "vital":
-            attribution = event.get("attribution")
-            if attribution and isinstance(attribution.get("url"), str):
-                attribution["url"] = attribution["url"].split("?", 1)[0].split("#", 1)[0]
+            _scrub_values(event.get("attribution"))
         elif kind == "error":
-            # URLs in the stack and source lose their query strings (tokens, e-mails).
-            event["stack"] = re.sub(r"\?[^\s:)]*", "", event.get("stack", ""))
-            event["source"] = event.get("source", "").split("?", 1)[0]
+            for field in ("message", "stack", "source"):
+                event[field] = scrub_urls(event.get(field, ""))
+        else:
+            event["name"] = scrub_urls(event["name"])
+            _scrub_values(event.get("attrs"))
     return beacon
+
+
+def _scrub_values(properties: dict | None) -> None:
+    for key, value in (properties or {}).items():
+        if type(value) is str:
+            properties[key] = scrub_urls(value)
 
 
 def scrubbed_rows(beacon: dict, site_id: int, client: Client, received_at: str) -> list[dict]:

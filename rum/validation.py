@@ -19,6 +19,7 @@ from rum.beacon import (
     CONNECTIONS,
     EVENT_TYPES,
     ID_PATTERN,
+    MAX_CUSTOM_VALUE,
     MAX_EVENTS,
     MAX_MS,
     NAVIGATION_TYPES,
@@ -214,7 +215,7 @@ EVENTS = {
     "custom": EVENT_BASE
     + (
         ("name", _text(100), REQUIRED),
-        ("value", _finite, OPTIONAL),
+        ("value", _number(-MAX_CUSTOM_VALUE, MAX_CUSTOM_VALUE), OPTIONAL),
         ("attrs", _attribution, OPTIONAL),
     ),
 }
@@ -227,7 +228,7 @@ def check_event(value):
     if table is None:
         raise Unsure
     event = _fields(value, table)
-    if kind == "vital":  # VitalEventSerializer.validate
+    if kind == "vital":  # VitalEventSerializer.validate: the plausible maxima of rum.vitals
         maximum = vitals.VITALS[event["name"]].maximum
         if not 0 <= event["value"] <= maximum or not -maximum <= event.get("delta", 0) <= maximum:
             raise Unsure

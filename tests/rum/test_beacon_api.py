@@ -101,6 +101,15 @@ def test_the_rating_is_the_servers_not_the_clients(client, site):
         (beacon(events=[vital("FID", 10.0)]), "events"),
         (beacon(events=[vital("LCP", -1.0)]), "events"),
         (beacon(events=[vital("LCP", 1e12)]), "events"),
+        # Implausible values: past each vital's maximum, a custom value past ±1e9.
+        (beacon(events=[vital("CLS", 99.0)]), "events"),
+        (beacon(events=[vital("CLS", 10.001)]), "events"),
+        (beacon(events=[vital("LCP", 600_000.0)]), "events"),
+        (beacon(events=[vital("INP", 120_001.0)]), "events"),
+        (beacon(events=[vital("TTFB", 100.0, delta=-200_000.0)]), "events"),
+        (beacon(events=[{"id": "c", "type": "custom", "name": "n", "value": 1e308}]), "events"),
+        (beacon(events=[{"id": "c", "type": "custom", "name": "n", "value": -1e10}]), "events"),
+        (beacon(server_timing=[{"name": "app", "duration": 600_000.0}]), "server_timing"),
         (json.dumps(beacon()).replace("2100.0", "NaN"), "events"),
         (json.dumps(beacon()).replace("2100.0", "Infinity"), "events"),
         (beacon(events=[{"id": "x", "type": "error"}]), "events"),
@@ -119,6 +128,18 @@ def test_it_answers_400_with_field_errors_and_stores_nothing(client, site, body,
     assert response.status_code == 400
     assert field in response.json()
     assert Event.objects.count() == 0
+
+
+def test_values_up_to_each_documented_maximum_are_stored(client, site):
+    events = [
+        vital("CLS", 10.0),
+        vital("LCP", 120_000.0),
+        {"id": "c", "type": "custom", "name": "n", "value": -1e9},
+    ]
+    body = beacon(events, server_timing=[{"name": "app", "duration": 120_000.0}])
+    assert post(client, body).status_code == 202
+    stored = dict(Event.objects.values_list("name", "value"))
+    assert stored == {"CLS": 10.0, "LCP": 120_000.0, "n": -1e9}
 
 
 def test_it_answers_413_past_64_kb(client, site):

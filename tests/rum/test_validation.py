@@ -95,7 +95,8 @@ EVENT = st.one_of(
           "source": text(1000, blank=True), "line": st.integers(0, 10_000_000),
           "column": st.integers(0, 10_000_000), "stack": text(8000, blank=True)}),
     kind("custom", {"name": text(100)},
-         {"value": number(-1e12, 1e12), "attrs": ATTRIBUTION}),
+         {"value": number(-schema.MAX_CUSTOM_VALUE, schema.MAX_CUSTOM_VALUE),
+          "attrs": ATTRIBUTION}),
 )  # fmt: skip
 BEACON = obj(
     {"key": text(64), "session": IDENT, "page_view": IDENT, "url": text(2048),
@@ -107,7 +108,7 @@ BEACON = obj(
      "navigation": obj({}, {"type": st.sampled_from(NAVIGATION_TYPES),
                             "prerendered": st.booleans(), "restored": st.booleans()}),
      "server_timing": st.lists(
-         obj({"name": text(64), "duration": number(0, 600_000)},
+         obj({"name": text(64), "duration": number(0, schema.MAX_MS)},
              {"description": text(100, blank=True)}),
          max_size=3)},
 )  # fmt: skip
