@@ -11,7 +11,7 @@ export PORT
 ## demo: install, migrate, load demo data, run web + worker + beat (embedded default)
 demo: install var/secret_key
 	DEBUG=$${DEBUG:-false} HTTPS=$${HTTPS:-false} SECRET_KEY_FILE=$${SECRET_KEY_FILE:-var/secret_key} \
-	METRICS_ALLOWED_IPS=$${METRICS_ALLOWED_IPS:-127.0.0.1,::1} \
+	METRICS_ALLOWED_IPS=$${METRICS_ALLOWED_IPS:-127.0.0.1,::1} RUM_DEMO_PAGE=$${RUM_DEMO_PAGE:-true} \
 	SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} \
 	$(BIN)/python manage.py demo
 

@@ -9,7 +9,7 @@ with its final (largest) value.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -21,6 +21,9 @@ from rum.ingest import PAGE_VIEW_SPAN
 from rum.models import DirtyHour, Event, Rollup, Site
 
 HOUR = timedelta(hours=1)
+# Page paths come from whoever holds a site's public key: past RUM_MAX_PAGES_PER_HOUR
+# pages in an hour, the least viewed share this one.
+OTHER_PAGES = "(other pages)"
 
 
 def rebuild_dirty(limit: int = 500) -> int:
@@ -69,6 +72,19 @@ def page_views(site_id: int, hour: datetime) -> list[dict]:
     return [v for v in views.values() if hour <= v["first"] < hour + HOUR]
 
 
+def bound_pages(views: list[dict], limit: int) -> list[dict]:
+    """The page views with pages past the `limit` busiest (ties by name) as OTHER_PAGES."""
+    views_per_page = Counter(view["page"] for view in views)
+    if len(views_per_page) <= limit:
+        return views
+    ranked = sorted(views_per_page.items(), key=lambda item: (-item[1], item[0]))
+    kept = {page for page, _ in ranked[:limit]}
+    for view in views:
+        if view["page"] not in kept:
+            view["page"] = OTHER_PAGES
+    return views
+
+
 def summarise(views: list[dict]) -> dict[tuple[str, str, str], dict]:
     """Rollup figures keyed by (page, metric, device)."""
     values: dict[tuple[str, str, str], list[float]] = defaultdict(list)
@@ -105,7 +121,7 @@ def summarise(views: list[dict]) -> dict[tuple[str, str, str], dict]:
 
 
 def rebuild_hour(site_id: int, hour: datetime) -> int:
-    figures = summarise(page_views(site_id, hour))
+    figures = summarise(bound_pages(page_views(site_id, hour), settings.RUM_MAX_PAGES_PER_HOUR))
     with transaction.atomic():
         Rollup.objects.filter(site_id=site_id, hour=hour).delete()
         Rollup.objects.bulk_create(

@@ -1,4 +1,8 @@
-"""The demo page: served by this site, it loads the RUM script like any customer page."""
+"""The demo page: served by this site, it loads the RUM script like any customer page.
+
+Only when RUM_DEMO_PAGE is on (`make demo`), and only for the demo site: it never looks
+up, nor names, the site of a key it is given.
+"""
 
 from __future__ import annotations
 
@@ -14,15 +18,10 @@ from rum.models import Site
 DEMO_SITE_NAME = "perfmon demo shop"
 
 
-def _site(request) -> Site:
-    key = request.GET.get("key")
-    site = (
-        Site.objects.filter(public_key=key).first()
-        if key
-        else Site.objects.filter(name=DEMO_SITE_NAME).first()
-    )
+def _site() -> Site:
+    site = Site.objects.filter(name=DEMO_SITE_NAME).first()
     if site is None:
-        raise Http404("No demo site: run `manage.py load_demo_data`, or pass ?key=<site key>.")
+        raise Http404("No demo site: run `manage.py load_demo_data`.")
     return site
 
 
@@ -39,10 +38,12 @@ class _DatabaseTimer:
 
 
 def demo_page(request, product_id: int | None = None):
+    if not settings.RUM_DEMO_PAGE:
+        raise Http404("The demo page is served by `make demo` only.")
     started = time.perf_counter()
     timer = _DatabaseTimer()
     with connection.execute_wrapper(timer):
-        site = _site(request)
+        site = _site()
     context = {"site": site, "product_id": product_id, "debug": settings.DEBUG}
     response = render(request, "rum/demo.html", context)
     if "Server-Timing" not in response:

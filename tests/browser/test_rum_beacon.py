@@ -8,15 +8,17 @@ import pytest
 
 from rum import ingest
 from rum.models import Event, Site
+from rum.views import DEMO_SITE_NAME
 from tests.support import wait_until
 
 SCRIPT = Path(__file__).resolve().parents[2] / "static" / "rum" / "rum.js"
 
 
 @pytest.fixture
-def rum_site(live_server, transactional_db):
+def rum_site(live_server, transactional_db, settings):
     assert SCRIPT.exists(), "the RUM script is not built: run `make assets`"
-    return Site.objects.create(name="Browser", allowed_origins=live_server.url)
+    settings.RUM_DEMO_PAGE = True
+    return Site.objects.create(name=DEMO_SITE_NAME, allowed_origins=live_server.url)
 
 
 def stored(site):
@@ -25,7 +27,7 @@ def stored(site):
 
 
 def test_the_script_reports_all_five_vitals_the_page_view_and_an_error(page, live_server, rum_site):
-    page.goto(f"{live_server.url}/rum/demo/products/7/?key={rum_site.public_key}")
+    page.goto(f"{live_server.url}/rum/demo/products/7/")
     page.wait_for_timeout(300)  # FCP, TTFB
     page.evaluate("showBanner()")  # a late layout shift, with no input before it
     page.wait_for_timeout(200)
@@ -75,7 +77,7 @@ def test_nothing_is_sent_with_global_privacy_control(page, live_server, rum_site
     sent = []
     page.on("console", lambda m: sent.append(m.text) if "/api/rum/" in m.location["url"] else 0)
     page.context.on("request", lambda r: sent.append(r.url) if "/api/rum/" in r.url else 0)
-    page.goto(f"{live_server.url}/rum/demo/?key={rum_site.public_key}")
+    page.goto(f"{live_server.url}/rum/demo/")
     page.wait_for_timeout(300)
     page.click("#heavy")
     page.wait_for_timeout(300)
@@ -89,7 +91,7 @@ def test_nothing_is_sent_with_global_privacy_control(page, live_server, rum_site
 def test_a_site_requiring_consent_gets_events_only_after_rum_consent(page, live_server, rum_site):
     rum_site.consent_required = True
     rum_site.save()
-    url = f"{live_server.url}/rum/demo/?key={rum_site.public_key}"
+    url = f"{live_server.url}/rum/demo/"
     page.goto(url)
     page.wait_for_timeout(300)
     page.goto(f"{live_server.url}/admin/login/")
@@ -164,7 +166,7 @@ def test_an_origin_not_allowed_is_refused_and_nothing_is_stored(page, live_serve
 
 
 def test_a_single_page_app_route_change_is_a_page_view_of_its_own(page, live_server, rum_site):
-    page.goto(f"{live_server.url}/rum/demo/?key={rum_site.public_key}")
+    page.goto(f"{live_server.url}/rum/demo/")
     page.wait_for_timeout(500)
     page.click("#spa-cart")  # pushState and new content after a click: a soft navigation
     page.wait_for_timeout(1500)

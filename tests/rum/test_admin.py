@@ -37,3 +37,15 @@ def test_a_site_refuses_an_origin_with_a_path(admin_client):
     assert response.status_code == 200
     assert "is not an origin like" in response.content.decode()
     assert not Site.objects.filter(name="Bad").exists()
+
+
+def test_the_events_filters_list_no_name_a_client_made_up(admin_client, client, site):
+    custom = [{"id": f"c{n}", "type": "custom", "name": f"made-up-{n}"} for n in range(30)]
+    post(client, beacon(custom))
+    body = admin_client.get("/admin/rum/event/").content.decode()
+    assert "?vital=LCP" in body
+    assert "name__exact" not in body and "?name=" not in body
+
+    filtered = admin_client.get("/admin/rum/event/?vital=LCP")
+    assert filtered.status_code == 200
+    assert filtered.context["cl"].result_count == 0

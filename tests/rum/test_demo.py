@@ -38,7 +38,8 @@ def test_demo_data_has_a_slow_checkout_a_sluggish_search_and_slower_phones():
     assert Event.objects.filter(kind="error").exists()
 
 
-def test_the_demo_page_loads_the_script_with_the_sites_key(client):
+def test_the_demo_page_loads_the_script_with_the_sites_key(client, settings):
+    settings.RUM_DEMO_PAGE = True
     demo.load(io.StringIO())
     response = client.get("/rum/demo/products/3/")
     assert response.status_code == 200
@@ -48,5 +49,24 @@ def test_the_demo_page_loads_the_script_with_the_sites_key(client):
     assert ", db;dur=" in response["Server-Timing"]
 
 
-def test_the_demo_page_needs_a_site(client, db):
+def test_the_demo_page_needs_a_site(client, db, settings):
+    settings.RUM_DEMO_PAGE = True
     assert client.get("/rum/demo/").status_code == 404
+
+
+def test_the_demo_page_is_not_served_unless_the_demo_turns_it_on(client, db):
+    demo.load(io.StringIO())
+    for path in ("/rum/demo/", "/rum/demo/products/3/", "/rum/demo/?key=demo-shop-key"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert b"demo-shop-key" not in response.content
+
+
+def test_the_demo_page_never_names_the_site_of_a_key_it_is_given(client, settings):
+    settings.RUM_DEMO_PAGE = True
+    demo.load(io.StringIO())
+    Site.objects.create(name="Acme private shop", public_key="acme-key")
+    for path in ("/rum/demo/?key=acme-key", "/rum/demo/products/1/?key=acme-key"):
+        body = client.get(path).content.decode()
+        assert "Acme private shop" not in body and "acme-key" not in body
+        assert 'data-site-key="demo-shop-key"' in body

@@ -102,3 +102,21 @@ def test_events_past_the_sites_retention_are_purged(client, site):
     assert rollups.purge_expired() == 5
     assert Event.objects.count() == 5
     assert not Event.objects.filter(received_at__lt=timezone.now() - timedelta(days=7)).exists()
+
+
+def test_pages_past_the_hours_limit_share_one_other_pages_row(client, site, settings):
+    """Page paths come from anyone with the public key: an hour keeps its busiest few."""
+    settings.RUM_MAX_PAGES_PER_HOUR = 3
+    for n in range(30):
+        repeat = 3 if n < 3 else 1  # /popular-0..2 are the busiest
+        for _ in range(repeat):
+            post(
+                client,
+                view(1000.0 + n, page_view=None) | {"url": f"https://shop.example.com/popular-{n}"},
+            )
+    rollups.rebuild_dirty()
+    pages = set(Rollup.objects.values_list("page", flat=True))
+    assert pages == {"/popular-0", "/popular-1", "/popular-2", rollups.OTHER_PAGES}
+    other = Rollup.objects.get(page=rollups.OTHER_PAGES, metric="PV")
+    assert other.count == 27
+    assert Rollup.objects.get(page=rollups.OTHER_PAGES, metric="LCP").count == 27
