@@ -19,3 +19,21 @@ def check_allowed_networks(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register()
+def check_sink_throttle_rate(app_configs, **kwargs):
+    from alerts.sink import SinkThrottle
+
+    rate = settings.ALERTS_SINK_THROTTLE_RATE
+    try:
+        SinkThrottle()  # parses the rate
+    except (ValueError, KeyError, IndexError):
+        return [
+            Error(
+                f"ALERTS_SINK_THROTTLE_RATE is {rate!r}, not a rate.",
+                hint="Use N/s, N/min or N/hour (e.g. 60/min), or leave it empty for no limit.",
+                id="alerts.E002",
+            )
+        ]
+    return []

@@ -2,6 +2,8 @@
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 
 from alerts.models import Channel, DeliveryAttempt, Notification
 from alerts.transports import TransportError
@@ -146,3 +148,16 @@ def test_the_reply_body_is_never_echoed(admin_client, clock, http_receiver):
     stored += [n.last_error for n in Notification.objects.all()] + [channel.disabled_reason]
     assert "HTTP 404 Not Found" in channel.disabled_reason
     assert not any("internal-service-banner" in text for text in stored)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "code"),
+    [
+        ("ALERTS_ALLOWED_NETWORKS", ["10.0.0.0/8", "intranet"], "alerts.E001"),
+        ("ALERTS_SINK_THROTTLE_RATE", "lots", "alerts.E002"),
+    ],
+)
+def test_a_bad_setting_stops_the_start(settings, setting, value, code):
+    setattr(settings, setting, value)
+    with pytest.raises(SystemCheckError, match=code):
+        call_command("check")
