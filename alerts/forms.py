@@ -225,10 +225,11 @@ class ChannelForm(forms.ModelForm):
         # A view-only user's form has neither field: the admin shows them masked.
         if saved.pk and saved.target_is_secret and "target" in self.fields:
             self.initial["target"] = ""
-            self.fields["target"].required = False
-            self.fields[
-                "target"
-            ].help_text = f"Set: {saved.target_shown}. Leave empty to keep it, or enter a new URL."
+            target = self.fields["target"]
+            target.required = False
+            target.help_text = (
+                f"Set: {saved.target_shown}. Leave empty to keep it, or enter a new one."
+            )
         if saved.pk and saved.secret and "new_secret" in self.fields:
             self.fields["new_secret"].help_text = (
                 f"Set: {masked(saved.secret)}. Leave empty to keep it, or type a new one "

@@ -93,8 +93,8 @@ class ChannelAdmin(admin.ModelAdmin):
         return (
             "Each request carries X-Timestamp (Unix seconds), Idempotency-Key (the same on "
             "every retry of one message) and X-Signature: sha256=<hex>, the HMAC-SHA256 with "
-            "the secret of “<X-Timestamp>.<Idempotency-Key>.<raw body>”. Refuse a message "
-            "older than 5 minutes or whose key you have seen."
+            "the secret of the timestamp, a newline, the key, a newline and the raw body. "
+            "Refuse a message older than 5 minutes or whose key you have seen."
         )
 
     @admin.action(description="Send a test notification")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 
 from alerts.transports import http
 from alerts.transports.base import Transport, TransportError
@@ -12,6 +13,7 @@ from alerts.transports.base import Transport, TransportError
 # Slack's incoming webhooks live under these; a Slack channel sends nowhere else.
 SLACK_URLS = ("https://hooks.slack.com/", "https://hooks.slack-gov.com/")
 NOT_SLACK = "Enter a Slack incoming-webhook URL (https://hooks.slack.com/services/...)."
+_url_validator = URLValidator(schemes=["https"])
 
 EMOJI = {"resolved": ":large_green_circle:", "test": ":wave:"}
 SEVERITY_EMOJI = {
@@ -64,6 +66,10 @@ class SlackTransport(Transport):
     def clean_target(cls, target: str) -> str:
         # Slack's own host: nothing to resolve, and no credentials can hide in the prefix.
         target = target.strip()
+        try:
+            _url_validator(target)
+        except ValidationError:
+            raise ValidationError(NOT_SLACK) from None
         if not is_slack_url(target):
             raise ValidationError(NOT_SLACK)
         return target
