@@ -12,6 +12,7 @@ export PORT
 demo: install var/secret_key
 	DEBUG=$${DEBUG:-false} HTTPS=$${HTTPS:-false} SECRET_KEY_FILE=$${SECRET_KEY_FILE:-var/secret_key} \
 	METRICS_ALLOWED_IPS=$${METRICS_ALLOWED_IPS:-127.0.0.1,::1} RUM_DEMO_PAGE=$${RUM_DEMO_PAGE:-true} \
+	ALERTS_ALLOWED_NETWORKS=$${ALERTS_ALLOWED_NETWORKS:-127.0.0.1/32,::1/128} \
 	SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} \
 	$(BIN)/python manage.py demo
 

@@ -9,6 +9,7 @@ class AlertsConfig(AppConfig):
     def ready(self):
         # Each app registers the metrics rules can watch in its alert_sources.py.
         autodiscover_modules("alert_sources")
+        from alerts import checks  # noqa: F401 (registers them)
         from alerts.metrics import AlertsCollector
         from config.metrics import register_collector
 

@@ -334,7 +334,7 @@ def _delivered(alert, channel, kind, at):
 
 
 def _pager_failure(alert, channel, at):
-    reason = "HTTP 404: no such webhook channel"
+    reason = "HTTP 404 Not Found"
     notification = Notification.objects.create(
         alert=alert,
         channel=channel,

@@ -10,6 +10,7 @@ from django.utils import timezone
 from alerts import sources
 from alerts.messages import validate_template
 from alerts.models import Channel, MaintenanceWindow, Rule, Silence
+from alerts.models.channels import masked, new_secret
 from alerts.models.silences import WEEKDAYS
 from alerts.transports import transport_class
 
@@ -191,19 +192,78 @@ def _field_for(message: str) -> str:
 
 
 class ChannelForm(forms.ModelForm):
+    """Secrets are write-only: typed or rotated here, never shown again (only their end).
+
+    A webhook's signing secret and a Slack URL (which is the Slack credential) left
+    empty on edit keep their current value.
+    """
+
+    new_secret = forms.CharField(
+        label="Signing secret",
+        required=False,
+        min_length=16,
+        max_length=200,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Webhook: type a secret to set it (at least 16 characters), or leave empty "
+        "to generate one. The admin never shows it again.",
+    )
+    rotate_secret = forms.BooleanField(
+        label="Rotate the secret",
+        required=False,
+        help_text="Replace the secret with a new random one (never shown: for receivers "
+        "that read it from here, like the built-in one; otherwise type the new secret).",
+    )
+
     class Meta:
         model = Channel
-        fields = ["name", "kind", "target", "payload_format", "secret", "enabled"]
+        fields = ["name", "kind", "target", "payload_format", "enabled"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        saved = self.instance
+        # A view-only user's form has neither field: the admin shows them masked.
+        if saved.pk and saved.target_is_secret and "target" in self.fields:
+            self.initial["target"] = ""
+            target = self.fields["target"]
+            target.required = False
+            target.help_text = (
+                f"Set: {saved.target_shown}. Leave empty to keep it, or enter a new one."
+            )
+        if saved.pk and saved.secret and "new_secret" in self.fields:
+            self.fields["new_secret"].help_text = (
+                f"Set: {masked(saved.secret)}. Leave empty to keep it, or type a new one "
+                "(at least 16 characters)."
+            )
 
     def clean(self):
         data = super().clean()
         kind, target = data.get("kind"), data.get("target")
-        if kind and target:
+        saved = self.instance
+        if kind and not target and "target" not in self.errors:
+            if saved.pk and saved.target_is_secret and kind == saved.kind:
+                data["target"] = saved.target  # kept as it is
+            else:
+                self.add_error("target", "This field is required.")
+        elif kind and target:
             try:
                 data["target"] = transport_class(kind).clean_target(target)
             except ValidationError as exc:
                 self.add_error("target", exc)
+        if data.get("new_secret") and data.get("rotate_secret"):
+            self.add_error("rotate_secret", "Either type a new secret or rotate, not both.")
         return data
+
+    def save(self, commit=True):
+        channel = super().save(commit=False)
+        if self.cleaned_data.get("new_secret"):
+            channel.secret = self.cleaned_data["new_secret"]
+        elif self.cleaned_data.get("rotate_secret"):
+            channel.secret = new_secret()
+        if commit:
+            channel.save()
+            self.save_m2m()
+        return channel
 
 
 class SilenceForm(forms.ModelForm):

@@ -260,6 +260,11 @@ ALERTS_DELIVERY_BACKOFF_SECONDS = env_float("ALERTS_DELIVERY_BACKOFF_SECONDS", 3
 ALERTS_DELIVERY_BACKOFF_MAX_SECONDS = env_float("ALERTS_DELIVERY_BACKOFF_MAX_SECONDS", 1800.0)
 # Timeout of each outbound webhook / Slack request.
 ALERTS_HTTP_TIMEOUT_SECONDS = env_float("ALERTS_HTTP_TIMEOUT_SECONDS", 10.0)
+# Addresses or CIDRs that webhook and Slack notifications may reach although they
+# are loopback, private, link-local or reserved (e.g. a receiver on this host).
+ALERTS_ALLOWED_NETWORKS = env_list("ALERTS_ALLOWED_NETWORKS")
+# Messages one client address may post to the built-in webhook receiver ("N/min").
+ALERTS_SINK_THROTTLE_RATE = env_str("ALERTS_SINK_THROTTLE_RATE", "60/min")
 # Acknowledge links in notifications stop working after this.
 ALERTS_ACK_LINK_MAX_AGE_DAYS = env_int("ALERTS_ACK_LINK_MAX_AGE_DAYS", 7)
 

@@ -5,6 +5,17 @@ import secrets
 from django.db import models
 
 
+def masked(value: str) -> str:
+    """A secret as the admin shows it: its last 4 characters at most, never the rest."""
+    if not value:
+        return "not set"
+    return "••••" + (value[-4:] if len(value) >= 12 else "")
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class ChannelKind(models.TextChoices):
     EMAIL = "email", "Email"
     SLACK = "slack", "Slack incoming webhook"
@@ -46,10 +57,19 @@ class Channel(models.Model):
 
     def save(self, *args, **kwargs):
         if self.kind == ChannelKind.WEBHOOK and not self.secret:
-            self.secret = secrets.token_urlsafe(32)
+            self.secret = new_secret()
         if self.enabled:
             self.disabled_reason, self.disabled_at = "", None
         super().save(*args, **kwargs)
+
+    @property
+    def target_is_secret(self) -> bool:
+        """A Slack incoming-webhook URL is its own credential: whoever has it can post."""
+        return self.kind == ChannelKind.SLACK
+
+    @property
+    def target_shown(self) -> str:
+        return masked(self.target) if self.target_is_secret else self.target
 
     @property
     def recipients(self) -> list[str]:

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import json
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
 from alerts.transports import http
-from alerts.transports.base import Transport
+from alerts.transports.base import Transport, TransportError
+
+# Slack's incoming webhooks live under these; a Slack channel sends nowhere else.
+SLACK_URLS = ("https://hooks.slack.com/", "https://hooks.slack-gov.com/")
+NOT_SLACK = "Enter a Slack incoming-webhook URL (https://hooks.slack.com/services/...)."
+_url_validator = URLValidator(schemes=["https"])
 
 EMOJI = {"resolved": ":large_green_circle:", "test": ":wave:"}
 SEVERITY_EMOJI = {
@@ -47,14 +55,28 @@ def blocks(context: dict) -> list[dict]:
     return result
 
 
+def is_slack_url(url: str) -> bool:
+    return url.startswith(SLACK_URLS)
+
+
 class SlackTransport(Transport):
     kind = "slack"
 
     @classmethod
     def clean_target(cls, target: str) -> str:
-        return http.clean_url(target)
+        # Slack's own host: nothing to resolve, and no credentials can hide in the prefix.
+        target = target.strip()
+        try:
+            _url_validator(target)
+        except ValidationError:
+            raise ValidationError(NOT_SLACK) from None
+        if not is_slack_url(target):
+            raise ValidationError(NOT_SLACK)
+        return target
 
     def send(self, message, idempotency_key: str) -> int | None:
+        if not is_slack_url(self.channel.target):
+            raise TransportError(NOT_SLACK, permanent=True)
         payload = {"text": message.subject, "blocks": blocks(message.context)}
         response = http.post(
             self.channel.target,

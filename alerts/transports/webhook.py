@@ -1,9 +1,12 @@
 """Generic webhook: JSON signed with HMAC-SHA256, or Alertmanager's webhook format (version 4).
 
-Headers: `X-Signature: sha256=<hex HMAC-SHA256 of the body with the channel's
-secret>`, `X-Timestamp` (Unix seconds; also inside the signed body as
-`sent_at`, so a receiver can refuse replays) and `Idempotency-Key` (the same
-on every attempt of one notification, so a receiver can drop duplicates).
+Headers: `X-Timestamp` (Unix seconds, also in the body as `sent_at`),
+`Idempotency-Key` (the same on every attempt of one notification) and
+`X-Signature: sha256=<hex>`, the HMAC-SHA256 with the channel's secret of the
+timestamp, a newline, the key, a newline and the raw body. Signing the time and
+the key with the body lets a receiver refuse a replay: a message older than a few
+minutes, or whose key it has seen (a new key breaks the signature). Neither
+header can hold a newline, so the three parts cannot be shifted into each other.
 """
 
 from __future__ import annotations
@@ -18,16 +21,19 @@ from alerts.transports.base import Transport
 
 SIGNATURE_HEADER = "X-Signature"
 TIMESTAMP_HEADER = "X-Timestamp"
+KEY_HEADER = "Idempotency-Key"
 # Alertmanager's "no end yet".
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signature(secret: str, timestamp: str, key: str, body: bytes) -> str:
+    signed = f"{timestamp}\n{key}\n".encode() + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def verify(secret: str, body: bytes, header: str | None) -> bool:
-    return bool(secret) and hmac.compare_digest(signature(secret, body), header or "")
+def verify(secret: str, timestamp: str, key: str, body: bytes, header: str | None) -> bool:
+    expected = signature(secret, timestamp, key, body)
+    return bool(secret) and hmac.compare_digest(expected, header or "")
 
 
 def perfmon_payload(context: dict, sent_at: int) -> dict:
@@ -124,8 +130,8 @@ class WebhookTransport(Transport):
         body = self.body(message.context, sent_at)
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: signature(self.channel.secret, body),
+            SIGNATURE_HEADER: signature(self.channel.secret, str(sent_at), idempotency_key, body),
             TIMESTAMP_HEADER: str(sent_at),
-            "Idempotency-Key": idempotency_key,
+            KEY_HEADER: idempotency_key,
         }
         return http.post(self.channel.target, body, headers, self.timeout()).status

@@ -97,7 +97,9 @@ def clock(metric):
 
 
 @pytest.fixture
-def http_receiver():
+def http_receiver(settings):
+    # Notifications go to public addresses only, unless a network is allowed.
+    settings.ALERTS_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     receiver = HttpReceiver().start()
     yield receiver
     receiver.stop()

@@ -37,6 +37,8 @@ class HttpReceiver:
     requests: list[Received] = field(default_factory=list)
     # Extra headers per status (e.g. a Location for redirects).
     headers: dict[int, dict] = field(default_factory=dict)
+    # What every answer's body says (by default "ok" or "no").
+    reply: bytes | None = None
 
     def fail(self, times: int, status: int = 500) -> HttpReceiver:
         self.script = [status] * times
@@ -64,7 +66,7 @@ class HttpReceiver:
                     self.send_header(name, value)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()
-                self.wfile.write(b"ok" if status < 300 else b"no")
+                self.wfile.write(receiver.reply or (b"ok" if status < 300 else b"no"))
 
             def log_message(self, *args):
                 pass

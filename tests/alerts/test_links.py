@@ -1,6 +1,5 @@
-"""The acknowledge link of notifications and the built-in webhook receiver."""
+"""The acknowledge link of notifications."""
 
-import json
 import time
 from datetime import timedelta
 
@@ -8,8 +7,7 @@ import pytest
 from django.core import signing
 
 from alerts.acks import ack_token
-from alerts.models import Alert, Channel, ReceivedWebhook
-from alerts.transports.webhook import signature
+from alerts.models import Alert
 from tests.alerts.conftest import make_rule, webhook
 
 pytestmark = pytest.mark.django_db
@@ -60,51 +58,3 @@ def test_a_resolved_alert_has_nothing_to_acknowledge(client, firing):
     Alert.objects.filter(pk=firing.pk).update(state="resolved")
     response = client.post(f"/alerts/ack/{ack_token(firing.pk)}/")
     assert "nothing to acknowledge" in response.text
-
-
-def sink(client, channel, payload, secret=None, key="k-1"):
-    body = json.dumps(payload).encode()
-    return client.post(
-        f"/alerts/sink/{channel.pk}/",
-        body,
-        content_type="application/json",
-        headers={
-            "X-Signature": signature(secret or channel.secret, body),
-            "Idempotency-Key": key,
-        },
-    )
-
-
-@pytest.fixture
-def sink_channel():
-    return Channel.objects.create(name="Sink", kind="webhook", target="http://127.0.0.1/")
-
-
-def test_the_sink_stores_a_signed_message_once(client, sink_channel):
-    assert sink(client, sink_channel, {"title": "hello"}).status_code == 200
-    assert sink(client, sink_channel, {"title": "hello"}).json() == {"ok": True, "duplicate": True}
-    stored = ReceivedWebhook.objects.get()
-    assert stored.body == {"title": "hello"} and stored.headers["Idempotency-Key"] == "k-1"
-
-
-def test_the_sink_refuses_a_bad_signature(client, sink_channel):
-    assert sink(client, sink_channel, {"x": 1}, secret="wrong").status_code == 403
-    assert not ReceivedWebhook.objects.exists()
-
-
-def test_the_sink_refuses_oversized_and_non_json_bodies(client, sink_channel):
-    big = {"x": "a" * 300_000}
-    assert sink(client, sink_channel, big).status_code == 413
-    body = b"not json"
-    response = client.post(
-        f"/alerts/sink/{sink_channel.pk}/",
-        body,
-        content_type="application/json",
-        headers={"X-Signature": signature(sink_channel.secret, body)},
-    )
-    assert response.status_code == 400
-
-
-def test_the_sink_answers_404_for_other_channels(client):
-    email = Channel.objects.create(name="Mail", kind="email", target="a@example.com")
-    assert sink(client, email, {}, secret="x").status_code == 404

@@ -9,6 +9,7 @@ import pytest
 
 from alerts.acks import acknowledge
 from alerts.models import Alert, Channel, DeliveryAttempt, MaintenanceWindow, Notification, Silence
+from alerts.transports import slack
 from alerts.transports.webhook import verify
 from tests.alerts.conftest import email, make_rule, webhook
 from tests.alerts.receivers import parts
@@ -232,11 +233,16 @@ def test_the_webhook_signature_verifies_with_the_channel_secret(clock, http_rece
     clock.feed([150])
     clock.tick(1)
     [request] = http_receiver.requests
-    expected = hmac.new(b"s3cret", request.body, hashlib.sha256).hexdigest()
+    timestamp, key = request.headers["X-Timestamp"], request.headers["Idempotency-Key"]
+    signed = f"{timestamp}\n{key}\n".encode() + request.body
+    expected = hmac.new(b"s3cret", signed, hashlib.sha256).hexdigest()
     assert request.headers["X-Signature"] == f"sha256={expected}"
-    assert verify("s3cret", request.body, request.headers["X-Signature"])
-    assert not verify("s3cret", request.body + b" ", request.headers["X-Signature"])
-    assert not verify("other", request.body, request.headers["X-Signature"])
+    header = request.headers["X-Signature"]
+    assert verify("s3cret", timestamp, key, request.body, header)
+    assert not verify("s3cret", timestamp, key, request.body + b" ", header)
+    assert not verify("s3cret", timestamp, key + "x", request.body, header)
+    assert not verify("s3cret", str(int(timestamp) + 1), key, request.body, header)
+    assert not verify("other", timestamp, key, request.body, header)
     assert int(request.headers["X-Timestamp"]) == request.json()["sent_at"]
 
 
@@ -261,7 +267,9 @@ def test_the_webhook_can_speak_alertmanager(clock, http_receiver):
     assert firing["groupLabels"] == {"alertname": "Latency"}
 
 
-def test_the_slack_message_has_title_severity_value_and_link(clock, http_receiver):
+def test_the_slack_message_has_title_severity_value_and_link(clock, http_receiver, monkeypatch):
+    # Slack cannot answer here: its URL is pointed at the local receiver.
+    monkeypatch.setattr(slack, "SLACK_URLS", (http_receiver.url,))
     channel = Channel.objects.create(name="Slack", kind="slack", target=http_receiver.url)
     make_rule([channel])
     clock.feed([150])

@@ -15,6 +15,11 @@ from tests.support import closed_port
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _local_receivers_allowed(settings):
+    settings.ALERTS_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+
+
 def test_a_redirect_to_another_host_is_refused_and_disables_the_channel(clock, http_receiver):
     http_receiver.default = 302
     http_receiver.headers[302] = {"Location": "http://elsewhere.example/hook"}

@@ -43,6 +43,7 @@ def test_a_worker_retries_with_exponential_backoff_and_delivers_once(tmp_path):
         VAR_DIR=str(tmp_path),
         CELERY_TASK_ALWAYS_EAGER="false",
         ALERTS_DELIVERY_BACKOFF_SECONDS="1",
+        ALERTS_ALLOWED_NETWORKS="127.0.0.1/32",  # the receiver is on this host
     )
     try:
         migrated = run_manage("migrate", "--noinput", env=env)
