@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from config.api import ErrorSerializer, FieldErrorsSerializer
 from rum import beacon as beacons
 from rum import ingest
 from rum.sites import any_site_allows, sampled, site_for_key
@@ -169,10 +170,10 @@ class BeaconView(APIView):
                  "text/plain": beacons.BeaconSerializer},
         responses={
             202: beacons.AcceptedSerializer,
-            400: OpenApiResponse(description="Malformed beacon; the body lists the field errors."),
-            403: OpenApiResponse(description="Unknown key, origin not allowed, or no consent."),
-            413: OpenApiResponse(description="Body over 64 KB."),
-            429: OpenApiResponse(description="Too many beacons from this address."),
+            400: OpenApiResponse(FieldErrorsSerializer, "Malformed beacon: the field errors."),
+            403: OpenApiResponse(ErrorSerializer, "Unknown key, origin refused, or no consent."),
+            413: OpenApiResponse(ErrorSerializer, "Body over 64 KB."),
+            429: OpenApiResponse(ErrorSerializer, "Too many beacons from this address."),
         },
         examples=[OpenApiExample("A page load", value=EXAMPLE, request_only=True)],
         auth=[],
