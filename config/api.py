@@ -1,5 +1,6 @@
-"""What every JSON API under /api/ shares: strict query parameters, a body size limit,
-and JSON error bodies (also for the 404s and 500s Django answers itself).
+"""What every JSON API under /api/ shares: strict query parameters, JSON bodies of the
+types the schema says, a 413 past the body limit, and JSON errors (also for the 404s
+and 500s Django answers itself).
 
 Errors are `{"detail": "..."}`; a 400 names each refused field:
 `{"hours": ["Ensure this value is less than or equal to 168."]}`.
@@ -8,13 +9,14 @@ Errors are `{"detail": "..."}`; a 400 names each refused field:
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import JsonResponse
 from django.views import defaults
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, ParseError
-from rest_framework.parsers import JSONParser as DrfJSONParser
+from rest_framework.exceptions import APIException
 from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
 
 # The largest integer a query parameter may carry: PostgreSQL's bigint and SQLite's
 # INTEGER both stop at 2**63 - 1, and a larger one would fail in the database instead.
@@ -132,20 +134,12 @@ class JsonSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class JSONParser(DrfJSONParser):
-    """JSON bodies only, and none larger than Django's DATA_UPLOAD_MAX_MEMORY_SIZE."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        request = (parser_context or {}).get("request")
+def exception_handler(exc, context):
+    """DRF's, with a body past DATA_UPLOAD_MAX_MEMORY_SIZE a 413 (Django would say 400)."""
+    if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if request is not None and limit is not None:
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                raise ParseError("Bad Content-Length header.") from None
-            if length > limit:
-                raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
-        return super().parse(stream, media_type, parser_context)
+        exc = BodyTooLarge(f"The request body is larger than {limit} bytes.")
+    return drf_exception_handler(exc, context)
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -231,8 +231,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # The API takes JSON bodies only, within DATA_UPLOAD_MAX_MEMORY_SIZE (else a 413).
-    "DEFAULT_PARSER_CLASSES": ["config.api.JSONParser"],
+    # The API takes JSON bodies only (else a 415), within DATA_UPLOAD_MAX_MEMORY_SIZE.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "config.api.exception_handler",  # past that size, a 413
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "perfmon API",

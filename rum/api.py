@@ -28,6 +28,7 @@ from rum.validation import validate_beacon
 log = logging.getLogger(__name__)
 
 MAX_BYTES = 64 * 1024
+BODY_TYPES = ("application/json", "text/plain")  # fetch, and sendBeacon with a string
 
 
 class PlainTextParser(JSONParser):
@@ -180,6 +181,9 @@ class BeaconView(APIView):
     )  # fmt: skip
     def post(self, request):
         origin = request.headers.get("Origin", "")
+        media_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        if media_type not in BODY_TYPES:  # what the schema says a beacon is sent as
+            return _error(415, f"Send the beacon as {' or '.join(BODY_TYPES)}.", origin)
         body = _read_body(request)
         if body is None:
             return _error(413, f"The beacon is larger than {MAX_BYTES} bytes.", origin)
