@@ -224,18 +224,24 @@ RETENTION_ALERT_HISTORY_DAYS = env_int("RETENTION_ALERT_HISTORY_DAYS", 180)
 
 # --- API --------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Documents each operation's refusals (400, 403, 404...) with their JSON bodies.
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # The API takes JSON bodies only (else a 415), within DATA_UPLOAD_MAX_MEMORY_SIZE.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "config.api.exception_handler",  # past that size, a 413
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "perfmon API",
     "DESCRIPTION": "Staff read API and the Real User Monitoring beacon endpoint.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies get components of their own, which say which strings may not be blank.
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 LOGGING = {

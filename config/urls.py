@@ -6,6 +6,12 @@ from drf_spectacular.views import SpectacularAPIView
 from config.metrics import metrics_view
 from config.views import healthz
 
+# Under /api/ errors are JSON too, even those Django answers before any API view runs.
+handler400 = "config.api.bad_request"
+handler403 = "config.api.permission_denied"
+handler404 = "config.api.not_found"
+handler500 = "config.api.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import MAX_INT, ErrorSerializer, JsonSerializer, Query
 from dataquality.checks import get_check
 from dataquality.models import Finding, Run, Scan, Statement
 from dataquality.scan import start_scan
@@ -16,19 +17,13 @@ MAX_PAGE = 500
 MAX_IDS = 10_000
 
 
-class ReportsQuery(serializers.Serializer):
+class ReportsQuery(Query):
     entity = serializers.IntegerField(required=False, min_value=1)
     type = serializers.ChoiceField(choices=Statement.Type.choices, required=False)
     min_score = serializers.IntegerField(required=False, min_value=0, max_value=100)
     max_score = serializers.IntegerField(required=False, min_value=0, max_value=100)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE, default=100)
     offset = serializers.IntegerField(required=False, min_value=0, default=0)
-
-    def validate(self, attrs):
-        low, high = attrs.get("min_score"), attrs.get("max_score")
-        if low is not None and high is not None and low > high:
-            raise serializers.ValidationError({"min_score": "must not exceed max_score"})
-        return attrs
 
 
 class FindingSerializer(serializers.ModelSerializer):
@@ -97,9 +92,9 @@ class StatementReportSerializer(serializers.Serializer):
     history = RunSerializer(many=True)
 
 
-class TriggerSerializer(serializers.Serializer):
+class TriggerSerializer(JsonSerializer):
     statement_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=MAX_INT),
         required=False,
         max_length=MAX_IDS,
         allow_empty=False,
@@ -141,9 +136,7 @@ class ReportListView(APIView):
         summary="Latest quality report of each statement, lowest score first",
     )
     def get(self, request):
-        query = ReportsQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
+        params = ReportsQuery.read(request).validated_data
         statements = Statement.objects.select_related("entity", "latest_run")
         if "entity" in params:
             statements = statements.filter(entity_id=params["entity"])
@@ -185,7 +178,10 @@ class StatementReportView(APIView):
 class TriggerCheckView(APIView):
     @extend_schema(
         request=TriggerSerializer,
-        responses={202: ScanSerializer},
+        responses={
+            202: ScanSerializer,
+            404: OpenApiResponse(ErrorSerializer, "A statement id that does not exist."),
+        },
         summary="Check statements now (answers at once; poll the scan)",
     )
     def post(self, request):

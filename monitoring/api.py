@@ -10,6 +10,7 @@ from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import Query
 from monitoring import reports
 from monitoring.dashboards import PERMISSION
 from monitoring.formats import worst
@@ -23,7 +24,7 @@ class CanViewDashboards(permissions.BasePermission):
         return bool(user and user.is_active and user.is_staff and user.has_perm(PERMISSION))
 
 
-class WindowQuery(serializers.Serializer):
+class WindowQuery(Query):
     hours = serializers.IntegerField(
         min_value=1, max_value=168, default=24, help_text="The last N hours (1 to 168)."
     )
@@ -96,9 +97,7 @@ class _ReadView(APIView):
     permission_classes = [CanViewDashboards]
 
     def query(self, serializer_class):
-        query = serializer_class(data=self.request.query_params)
-        query.is_valid(raise_exception=True)  # 400 with the field errors
-        return query
+        return serializer_class.read(self.request)  # 400 with the field errors
 
 
 class OverviewView(_ReadView):

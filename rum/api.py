@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from config.api import ErrorSerializer, FieldErrorsSerializer
 from rum import beacon as beacons
 from rum import ingest
 from rum.sites import any_site_allows, sampled, site_for_key
@@ -27,6 +28,7 @@ from rum.validation import validate_beacon
 log = logging.getLogger(__name__)
 
 MAX_BYTES = 64 * 1024
+BODY_TYPES = ("application/json", "text/plain")  # fetch, and sendBeacon with a string
 
 
 class PlainTextParser(JSONParser):
@@ -169,16 +171,19 @@ class BeaconView(APIView):
                  "text/plain": beacons.BeaconSerializer},
         responses={
             202: beacons.AcceptedSerializer,
-            400: OpenApiResponse(description="Malformed beacon; the body lists the field errors."),
-            403: OpenApiResponse(description="Unknown key, origin not allowed, or no consent."),
-            413: OpenApiResponse(description="Body over 64 KB."),
-            429: OpenApiResponse(description="Too many beacons from this address."),
+            400: OpenApiResponse(FieldErrorsSerializer, "Malformed beacon: the field errors."),
+            403: OpenApiResponse(ErrorSerializer, "Unknown key, origin refused, or no consent."),
+            413: OpenApiResponse(ErrorSerializer, "Body over 64 KB."),
+            429: OpenApiResponse(ErrorSerializer, "Too many beacons from this address."),
         },
         examples=[OpenApiExample("A page load", value=EXAMPLE, request_only=True)],
         auth=[],
     )  # fmt: skip
     def post(self, request):
         origin = request.headers.get("Origin", "")
+        media_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        if media_type not in BODY_TYPES:  # what the schema says a beacon is sent as
+            return _error(415, f"Send the beacon as {' or '.join(BODY_TYPES)}.", origin)
         body = _read_body(request)
         if body is None:
             return _error(413, f"The beacon is larger than {MAX_BYTES} bytes.", origin)

@@ -8,11 +8,13 @@ import re
 from datetime import datetime
 from functools import lru_cache
 
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.urls import Resolver404, resolve
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
+from config.api import JsonSerializer
 from rum import vitals
 from rum.normalise import normalise_path, referrer_host, scrub_urls, split_url
 from rum.useragent import Client, classify
@@ -41,16 +43,33 @@ def finite(value: float) -> float:
     return value
 
 
+class _IdValidator(RegexValidator):
+    """ID_PATTERN over the whole value: a search would let a trailing newline through."""
+
+    regex = ID_PATTERN
+    message = "letters, digits and _ . : - only"
+
+    def __call__(self, value):
+        if ID_PATTERN.fullmatch(str(value)) is None:
+            raise ValidationError(self.message, code=self.code)
+
+
 class IdField(serializers.CharField):
+    """As the schema's pattern says: nothing else, not even surrounding spaces."""
+
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
-        self.validators.append(RegexValidator(ID_PATTERN, "letters, digits and _ . : - only"))
+        self.validators.append(_IdValidator())
 
 
 @extend_schema_field(
     {"type": "object", "maxProperties": 12,
-     "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "number"}]}}
+     "description": "Names of at most 40 characters; booleans and nulls are dropped.",
+     "additionalProperties": {"nullable": True, "oneOf": [
+         {"type": "string"}, {"type": "number", "minimum": -1e9, "maximum": 1e9},
+         {"type": "boolean"}]}}
 )  # fmt: skip
 class AttributionField(serializers.Field):
     """Flat attribution: up to 12 keys, each a short string or a finite number.
@@ -84,26 +103,26 @@ class AttributionField(serializers.Field):
         return clean
 
 
-class DeviceSerializer(serializers.Serializer):
+class DeviceSerializer(JsonSerializer):
     viewport_width = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
     viewport_height = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
     memory = serializers.FloatField(min_value=0, max_value=4096, required=False)
     connection = serializers.ChoiceField(CONNECTIONS, required=False)
 
 
-class NavigationSerializer(serializers.Serializer):
+class NavigationSerializer(JsonSerializer):
     type = serializers.ChoiceField(NAVIGATION_TYPES, default="navigate")
     prerendered = serializers.BooleanField(default=False)
     restored = serializers.BooleanField(default=False)
 
 
-class ServerTimingSerializer(serializers.Serializer):
+class ServerTimingSerializer(JsonSerializer):
     name = serializers.CharField(max_length=64)
     duration = serializers.FloatField(min_value=0, max_value=MAX_MS)
     description = serializers.CharField(max_length=100, required=False, allow_blank=True)
 
 
-class _EventBase(serializers.Serializer):
+class _EventBase(JsonSerializer):
     id = IdField(help_text="Unique per event; a resent event with the same id is stored once.")
     type = serializers.ChoiceField(EVENT_TYPES)
     page_view = IdField(required=False, help_text="Overrides the beacon's (soft navigations).")
@@ -201,7 +220,7 @@ class EventField(serializers.Field):
         return value
 
 
-class BeaconSerializer(serializers.Serializer):
+class BeaconSerializer(JsonSerializer):
     key = serializers.CharField(max_length=64, help_text="The site's public key.")
     session = IdField(help_text="Random per browser tab session.")
     page_view = IdField(help_text="Random per page view.")

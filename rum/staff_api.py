@@ -11,6 +11,7 @@ from rest_framework.permissions import BasePermission, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import Query
 from rum import queries, vitals
 from rum.useragent import DEVICE_CLASSES
 
@@ -22,7 +23,7 @@ class CanViewRum(BasePermission):
         return request.user.has_perm(PERMISSION)
 
 
-class PeriodSerializer(serializers.Serializer):
+class PeriodSerializer(Query):
     days = serializers.IntegerField(min_value=1, max_value=30, default=7)
     site = serializers.IntegerField(min_value=1, required=False, help_text="A site's id.")
     device = serializers.ChoiceField(DEVICE_CLASSES, required=False)
@@ -80,8 +81,7 @@ class _RumView(APIView):
     permission_classes = [IsAdminUser, CanViewRum]
 
     def rows(self, request):
-        params = PeriodSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
+        params = PeriodSerializer.read(request)
         end = timezone.now()
         start = end - timedelta(days=params.validated_data["days"])
         f = queries.Filters(

@@ -63,8 +63,7 @@ _char64 = _text(64)
 
 
 def _ident(value):
-    value = _char64(value)
-    if ID_PATTERN.match(value) is None:
+    if type(value) is not str or len(value) > 64 or ID_PATTERN.fullmatch(value) is None:
         raise Unsure
     return value
 
