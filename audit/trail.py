@@ -6,13 +6,14 @@ written on the same connection inside the change's transaction.
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.apps import apps
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import connections, models
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
 from audit.models import AuditEntry
@@ -110,8 +111,18 @@ def plain(value):
     return str(value)
 
 
+def value_of(field, value):
+    """As the field stores it (a float field given 900 holds 900.0), then as JSON."""
+    with suppress(ValidationError):  # an invalid value is recorded as given
+        value = field.to_python(value)
+    return plain(value)
+
+
 def snapshot(instance) -> dict:
-    return {f.attname: plain(f.value_from_object(instance)) for f in tracked_fields(type(instance))}
+    return {
+        f.attname: value_of(f, f.value_from_object(instance))
+        for f in tracked_fields(type(instance))
+    }
 
 
 def snapshots(model, pks, using="default") -> dict:
@@ -119,7 +130,7 @@ def snapshots(model, pks, using="default") -> dict:
     fields = tracked_fields(model)
     rows = model._base_manager.using(using).filter(pk__in=list(pks))
     return {
-        row["pk"]: {f.attname: plain(row[f.attname]) for f in fields}
+        row["pk"]: {f.attname: value_of(f, row[f.attname]) for f in fields}
         for row in rows.values("pk", *(f.attname for f in fields))
     }
 
@@ -136,13 +147,15 @@ def diff(model, before: dict | None, after: dict | None) -> dict:
     return changes
 
 
-def write(action, obj_or_label, *, changes, detail, actor, using="default") -> AuditEntry:
+def write(action, obj_or_label, *, changes, detail, actor, using="default") -> AuditEntry | None:
     """The one place AuditEntry rows are created (config.audit.record comes here too)."""
     if isinstance(obj_or_label, models.Model):
         model, object_id = label_of(type(obj_or_label)), str(obj_or_label.pk or "")
         object_repr = str(obj_or_label)
     else:
         model, object_id, object_repr = str(obj_or_label), "", ""
+    if not _table_exists(using):
+        return None
     user = actor.who if actor else None
     return AuditEntry.objects.using(using).create(
         user_id=user.pk if user else None,
@@ -156,6 +169,17 @@ def write(action, obj_or_label, *, changes, detail, actor, using="default") -> A
         changes=changes,
         detail=plain(detail),
     )
+
+
+_tables: set[str] = set()  # database aliases known to have the audit table
+
+
+def _table_exists(using: str) -> bool:
+    # A `migrate` saves audited rows (seeded schedules) before the audit table may exist.
+    tables = connections[using].introspection.table_names
+    if using not in _tables and AuditEntry._meta.db_table in tables():
+        _tables.add(using)
+    return using in _tables
 
 
 def _write_current(action, obj_or_label, *, changes, detail, using="default"):
@@ -180,26 +204,29 @@ _seen: ContextVar[set | None] = ContextVar("audit_seen", default=None)
 def _pre_save(sender, instance, raw, using, update_fields, **kwargs):
     if sender not in _audited or raw:
         return
+    fields = tracked_fields(sender)
     if update_fields is not None:
-        names = {f.name for f in tracked_fields(sender)} | {
-            f.attname for f in tracked_fields(sender)
-        }
-        if not names & set(update_fields):
-            instance._audit_before = False  # only bookkeeping changes: nothing to record
+        # save(update_fields=...) writes only those: the rest may differ in memory alone.
+        fields = [f for f in fields if f.name in update_fields or f.attname in update_fields]
+        if not fields:
+            instance._audit_before = False  # only bookkeeping is written: nothing to record
             return
     before = None
     if instance.pk is not None and not instance._state.adding:
         before = snapshots(sender, [instance.pk], using).get(instance.pk)
-    instance._audit_before = before
+    instance._audit_before = (before, {f.name for f in fields})
 
 
 def _post_save(sender, instance, created, raw, using, **kwargs):
     if sender not in _audited or raw:
         return
-    before = instance.__dict__.pop("_audit_before", None)
-    if before is False:
+    saved = instance.__dict__.pop("_audit_before", None)
+    if saved is False:
         return
+    before, written = saved if saved is not None else (None, None)
     changes = diff(sender, None if created else before, snapshot(instance))
+    if written is not None:
+        changes = {name: change for name, change in changes.items() if name in written}
     if not changes and not created:
         return
     _write_current(

@@ -228,3 +228,29 @@ def test_an_explain_is_recorded(admin_client):
     assert response.status_code == 200 and response.context["plan"]
     [entry] = rows(action="explain")
     assert entry.detail["statement"] == statement.statement and entry.username == "admin"
+
+
+def test_an_admin_action_that_updates_in_bulk_still_records_before_and_after(admin_client):
+    task = PeriodicTask.objects.get(name="Purge audit trail")
+    assert task.enabled
+    response = admin_client.post(
+        "/admin/django_celery_beat/periodictask/",
+        {"action": "disable_tasks", "_selected_action": [task.pk]},
+    )
+    assert response.status_code == 302
+    [change] = rows(model="django_celery_beat.periodictask", action="update")
+    assert change.object_id == str(task.pk) and change.changes == {"enabled": [True, False]}
+    assert change.username == "admin"
+    assert rows(action="admin action")[-1].detail["name"] == "disable_tasks"
+
+
+@pytest.mark.urls("tests.audit.api_urls")
+def test_an_api_change_is_recorded_with_the_user_the_api_authenticated(client, staff_user):
+    rule = latency_rule()
+    client.force_login(staff_user)
+    response = client.post(f"/api/rules/{rule.pk}/disable/", REMOTE_ADDR="192.0.2.33")
+    assert response.status_code == 204
+    [change] = rows(model="alerts.rule", action="update")
+    assert change.changes == {"enabled": [True, False]}
+    assert (change.username, change.address) == ("staff", "192.0.2.33")
+    assert change.source == f"POST /api/rules/{rule.pk}/disable/"
