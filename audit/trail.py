@@ -10,6 +10,7 @@ from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
@@ -72,6 +73,7 @@ def label_of(model) -> str:
     return model._meta.label_lower
 
 
+@cache
 def tracked_fields(model) -> list[models.Field]:
     """Concrete fields whose changes count (no auto_now stamps, no bookkeeping)."""
     ignored = IGNORED_FIELDS.get(label_of(model), set())
