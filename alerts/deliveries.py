@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from alerts.messages import render, test_snapshot
 from alerts.models import Channel, DeliveryAttempt, Notification, NotificationKind
 from alerts.transports import TransportError, get_transport
+from config import audit
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +120,12 @@ def _finish(notification: Notification, status: str, error: str, sent_at=None) -
 
 def disable_channel(channel: Channel, reason: str) -> None:
     now = timezone.now()
-    Channel.objects.filter(pk=channel.pk, enabled=True).update(
-        enabled=False, disabled_reason=reason[:500], disabled_at=now
-    )
+    with transaction.atomic():
+        if Channel.objects.filter(pk=channel.pk, enabled=True).update(
+            enabled=False, disabled_reason=reason[:500], disabled_at=now
+        ):
+            changes = {"enabled": [True, False], "disabled_reason": ["", reason[:500]]}
+            audit.record("update", channel, changes=changes)
     log.warning("channel %s disabled after a permanent error: %s", channel, reason)
 
 

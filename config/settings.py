@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "rum",
     "dataquality",
     "alerts",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -59,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: what a request changes is recorded with its user and address.
+    "audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -295,6 +298,10 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "RumNavigationTypeEnum": "rum.beacon.NAVIGATION_TYPES",
     }
 )
+
+# --- audit ------------------------------------------------------------------------
+# Audit rows older than this are purged (daily job).
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 400)
 
 # --- monitoring ---------------------------------------------------------------
 # Request, database and task metrics. Off: the middleware steps aside, no query timing.

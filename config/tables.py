@@ -10,6 +10,8 @@ from typing import Any
 from django.http import HttpResponse
 from django.utils import timezone
 
+from config import audit
+
 
 @dataclass(frozen=True)
 class Column:
@@ -61,6 +63,7 @@ class Table:
         )
 
     def csv_response(self, filename_stem: str) -> HttpResponse:
+        audit.record("export", f"{filename_stem}-{self.name}", rows=len(self.rows))
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = (

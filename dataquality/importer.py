@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from config import audit
 from dataquality.models import Entity, LineItem, Statement
 
 REQUIRED = ["entity", "statement_type", "period_end", "metric", "category", "value"]
@@ -337,6 +338,14 @@ def store(frame: pd.DataFrame, report: ImportReport, source: str) -> None:
     )
     report.line_items = len(totals) + len(parts)
     report.saved = True
+    audit.record(
+        "import",
+        "dataquality.statement",
+        file=report.filename,
+        statements=report.statements,
+        line_items=report.line_items,
+        new_entities=len(report.new_entities),
+    )
 
 
 def _items(rows: pd.DataFrame, statements: dict, total_ids: dict) -> list[LineItem]:

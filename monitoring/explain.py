@@ -12,6 +12,7 @@ import uuid
 
 from django.db import DatabaseError, connection, transaction
 
+from config import audit
 from monitoring.sql import is_single_select, numbered_placeholders
 
 TIMEOUT_MS = 5000
@@ -29,6 +30,7 @@ def explain(statement: str) -> list[str]:
     """The plan, one line per row."""
     if not can_explain(statement):
         raise ExplainError("Only a single SELECT statement can be explained.")
+    audit.record("explain", "monitoring.statement", statement=statement[:2000])
     try:
         if connection.vendor == "postgresql":
             return _postgresql(statement)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
+from config import audit
 from rum.ingest import mark_dirty
 from rum.models import Event
 
@@ -20,4 +21,5 @@ def forget_sessions(session_ids: Iterable[str]) -> int:
         touched = list(events.values_list("site_id", "received_at").distinct())
         deleted, _ = events.delete()
         mark_dirty(touched)
+        audit.record("gdpr delete", "rum.event", sessions=len(sessions), events=deleted)
     return deleted

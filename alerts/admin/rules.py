@@ -103,8 +103,12 @@ class RuleAdmin(admin.ModelAdmin):
 
     @admin.action(description="Disable the selected rules")
     def disable_rules(self, request, queryset):
-        count = queryset.update(enabled=False)
-        self.message_user(request, f"Disabled {count} rule(s).")
+        # One save per rule: updated_at moves and the audit trail sees each change.
+        rules = list(queryset.filter(enabled=True))
+        for rule in rules:
+            rule.enabled = False
+            rule.save(update_fields=["enabled", "updated_at"])
+        self.message_user(request, f"Disabled {len(rules)} rule(s).")
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

@@ -1,0 +1,118 @@
+"""audit_overhead_ms: the server time the audit trail adds to saving an alert rule in the admin.
+
+A logged-in test client POSTs the rule's change form (a real change each time:
+the threshold alternates), in interleaved rounds with the audit trail connected
+and disconnected, in the same process and database. The overhead is the median
+of the per-round differences between the two medians.
+"""
+
+from __future__ import annotations
+
+import json
+
+from tests.bench.monitoring_support import (
+    describe,
+    environment,
+    migrate,
+    run_python,
+    temporary_var_dir,
+)
+from tests.bench.report import bench
+
+ROUNDS = 15
+SAVES = 20
+FORM = {
+    "name": "API p95",
+    "severity": "high",
+    "description": "",
+    "runbook_url": "",
+    "source": "monitoring.request_latency",
+    "aggregation": "p95",
+    "filters": "",
+    "group_by": "",
+    "window_minutes": "5",
+    "operator": "gt",
+    "threshold": "2000",
+    "resolve_threshold": "",
+    "for_minutes": "0",
+    "repeat_minutes": "",
+    "escalate_after_minutes": "",
+    "message": "",
+    "enabled": "on",
+}
+
+
+def main() -> None:
+    with temporary_var_dir() as var_dir:
+        env = environment(var_dir, REDIS_URL=None, MONITORING_ENABLED="false")
+        migrate(env)
+        code = "from tests.bench.bench_audit import measure; measure()"
+        result = json.loads(run_python(code, env).strip().splitlines()[-1])
+    print(
+        f"  {describe(env)}: median ms per admin save: with the audit trail "
+        f"{result['on']:.2f}, without {result['off']:.2f} ({ROUNDS} rounds of {SAVES} saves)"
+    )
+    bench("audit_overhead_ms", result["overhead"], "ms", "<=", 5)
+
+
+def measure() -> None:
+    """In the benchmark's interpreter: time the saves, print the medians as JSON."""
+    import statistics
+    import time
+
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from alerts.models import Channel, Rule
+    from audit import trail
+    from audit.models import AuditEntry
+
+    user = get_user_model().objects.create_superuser("bench", "bench@example.com", "pw")
+    channel = Channel.objects.create(name="Bench mail", kind="email", target="ops@example.com")
+    rule = Rule.objects.create(
+        name="API p95",
+        source="monitoring.request_latency",
+        aggregation="p95",
+        threshold=2000,
+        window_minutes=5,
+    )
+    client = Client()
+    client.force_login(user)
+    url = f"/admin/alerts/rule/{rule.pk}/change/"
+    saves = iter(range(10**9))
+
+    def save_times() -> list[float]:
+        times = []
+        for _ in range(SAVES):
+            form = {**FORM, "threshold": str(2000 + next(saves) % 2), "channels": [channel.pk]}
+            started = time.perf_counter()
+            response = client.post(url, form)
+            times.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 302:
+                raise RuntimeError(f"the rule was not saved: HTTP {response.status_code}")
+        return times
+
+    save_times()  # warm up both paths: templates, imports, connections
+    trail.disconnect()
+    save_times()
+    on, off, differences = [], [], []
+    for round_number in range(ROUNDS):
+        medians = {}
+        for audited in (round_number % 2 == 0, round_number % 2 == 1):
+            (trail.connect if audited else trail.disconnect)()
+            medians[audited] = statistics.median(save_times())
+        on.append(medians[True])
+        off.append(medians[False])
+        differences.append(medians[True] - medians[False])
+    trail.connect()
+    if not AuditEntry.objects.filter(model="alerts.rule", action="update").exists():
+        raise RuntimeError("the audited saves wrote no audit rows")
+    print(
+        json.dumps(
+            {
+                "on": statistics.median(on),
+                "off": statistics.median(off),
+                "overhead": statistics.median(differences),
+            }
+        )
+    )
