@@ -50,7 +50,7 @@ class ChannelAdmin(admin.ModelAdmin):
             "Idempotency-Key (the same on every retry of one message)."
         )
 
-    @admin.action(description="Send a test notification")
+    @admin.action(description="Send a test notification", permissions=["change"])
     def send_test_notification(self, request, queryset):
         for channel in queryset:
             outcome = send_test(channel)

@@ -101,7 +101,7 @@ class RuleAdmin(admin.ModelAdmin):
         css = "" if status == STATUS_OK else "alerts-unavailable"
         return format_html('<span class="{}">{}</span>', css, status)
 
-    @admin.action(description="Disable the selected rules")
+    @admin.action(description="Disable the selected rules", permissions=["change"])
     def disable_rules(self, request, queryset):
         count = queryset.update(enabled=False)
         self.message_user(request, f"Disabled {count} rule(s).")
