@@ -12,6 +12,8 @@ from django.utils import timezone
 from alerts.models import Alert, AlertEvent, AlertState
 
 SALT = "alerts.acknowledge"
+# Acknowledging changes the alert: who may only look at the dashboard may not.
+PERMISSION = "alerts.change_alert"
 
 
 def ack_token(alert_id: int) -> str:

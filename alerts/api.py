@@ -6,18 +6,14 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import BasePermission, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alerts import sources, status
+from alerts.dashboards import PERMISSION
 from alerts.models import Alert, Rule
 from alerts.models.alerts import OPEN_STATES
-
-
-class CanViewAlerts(BasePermission):
-    def has_permission(self, request, view):
-        return request.user.has_perm("alerts.view_dashboard")
+from config.api_permissions import staff_with
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -59,7 +55,7 @@ class StatusSerializer(serializers.Serializer):
 class AlertStatusView(APIView):
     """Overall status, firing counts per severity, and every open alert."""
 
-    permission_classes = [IsAdminUser, CanViewAlerts]
+    permission_classes = [staff_with(PERMISSION)]
 
     @extend_schema(responses=StatusSerializer)
     def get(self, request):
@@ -110,7 +106,7 @@ class RuleSerializer(serializers.ModelSerializer):
 
 
 class RuleListView(ListAPIView):
-    permission_classes = [IsAdminUser, CanViewAlerts]
+    permission_classes = [staff_with(PERMISSION)]
     serializer_class = RuleSerializer
     pagination_class = None
 

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts import reports, status
+from alerts.acks import PERMISSION as ACKNOWLEDGE_PERMISSION
 from alerts.evaluate import HEARTBEAT
 from alerts.models import Channel
 from alerts.reports import duration_text
@@ -53,6 +54,8 @@ def alerts_page(request, ctx):
         "disabled_channels": Channel.objects.filter(enabled=False),
         "last_evaluation": beat.last_seen if beat else None,
         "next_url": request.get_full_path(),
+        "can_acknowledge": request.user.has_perm(ACKNOWLEDGE_PERMISSION),
+        "can_silence": request.user.has_perm("alerts.add_silence"),
     }
     return ctx.render("alerts/dashboard.html", context, tables=tables)
 

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
 
 from dataquality.admin_forms import CheckConfigForm, ImportForm, SubscriptionForm
 from dataquality.check_config import ensure_configs
@@ -123,7 +124,7 @@ class StatementAdmin(admin.ModelAdmin):
 
             Statement.objects.filter(pk=form.instance.pk).update(updated_at=timezone.now())
 
-    @admin.action(description="Re-check selected statements")
+    @admin.action(description="Re-check selected statements", permissions=["change"])
     def recheck(self, request, queryset):
         ids = list(queryset.values_list("id", flat=True))
         scan = start_scan(Scan.Scope.SELECTED, ids, request.user.get_username())
@@ -212,15 +213,21 @@ class CheckConfigAdmin(admin.ModelAdmin):
     list_display_links = ["title"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        kwargs["fields"] = None
+        if self.has_change_permission(request, obj):
+            kwargs["fields"] = None  # the form's own fields: the thresholds are no model fields
         return super().get_form(request, obj, change, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
-        names = ["enabled", "severity", *(p.name for p in get_check(obj.check_key).params)]
-        return [(None, {"fields": names, "description": get_check(obj.check_key).description})]
+        check = get_check(obj.check_key)
+        if self.has_change_permission(request, obj):
+            names = ["enabled", "severity", *(p.name for p in check.params)]
+        else:  # read-only: the thresholds are no model field, show them as the list does
+            names = ["enabled", "severity", "thresholds"]
+        return [(None, {"fields": names, "description": check.description})]
 
     def changelist_view(self, request, extra_context=None):
-        ensure_configs()
+        if self.has_view_or_change_permission(request):  # nobody else writes the rows
+            ensure_configs()
         return super().changelist_view(request, extra_context)
 
     def get_changelist_form(self, request, **kwargs):
@@ -293,7 +300,9 @@ class ScanAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [
             path(
-                "start/", self.admin_site.admin_view(self.start_view), name="dataquality_scan_start"
+                "start/",
+                self.admin_site.admin_view(require_POST(self.start_view)),
+                name="dataquality_scan_start",
             ),
             *super().get_urls(),
         ]
@@ -309,7 +318,7 @@ class ScanAdmin(admin.ModelAdmin):
         return False
 
     def start_view(self, request):
-        if request.method != "POST" or not request.user.has_perm("dataquality.add_scan"):
+        if not request.user.has_perm("dataquality.add_scan"):
             raise PermissionDenied
         scope = request.POST.get("scope")
         if scope not in (Scan.Scope.ALL, Scan.Scope.CHANGED):
@@ -420,7 +429,7 @@ class ReportSubscriptionAdmin(admin.ModelAdmin):
     filter_horizontal = ["entities"]
     actions = ["send_now"]
 
-    @admin.action(description="Send the report now")
+    @admin.action(description="Send the report now", permissions=["change"])
     def send_now(self, request, queryset):
         from dataquality.reports import send_report
 

@@ -9,12 +9,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import MAX_INT, ErrorSerializer, JsonSerializer, Query
+from config.api_permissions import staff_with
 from dataquality.checks import get_check
+from dataquality.dashboards import PERMISSION
 from dataquality.models import Finding, Run, Scan, Statement
 from dataquality.scan import start_scan
 
 MAX_PAGE = 500
 MAX_IDS = 10_000
+# Reading answers whoever may see the dashboard; starting a scan needs what the
+# admin's Start button needs.
+CAN_READ = staff_with(PERMISSION)
+CAN_SCAN = staff_with(PERMISSION, "dataquality.add_scan")
 
 
 class ReportsQuery(Query):
@@ -130,6 +136,8 @@ class ScanSerializer(serializers.ModelSerializer):
 
 
 class ReportListView(APIView):
+    permission_classes = [CAN_READ]
+
     @extend_schema(
         parameters=[ReportsQuery],
         responses=ReportListSerializer,
@@ -154,6 +162,8 @@ class ReportListView(APIView):
 
 
 class StatementReportView(APIView):
+    permission_classes = [CAN_READ]
+
     @extend_schema(
         responses=StatementReportSerializer,
         summary="A statement's latest findings and its score history",
@@ -176,6 +186,8 @@ class StatementReportView(APIView):
 
 
 class TriggerCheckView(APIView):
+    permission_classes = [CAN_SCAN]
+
     @extend_schema(
         request=TriggerSerializer,
         responses={
@@ -206,6 +218,8 @@ class TriggerCheckView(APIView):
 
 
 class ScanView(APIView):
+    permission_classes = [CAN_READ]
+
     @extend_schema(responses=ScanSerializer, summary="A scan's progress")
     def get(self, request, scan_id: int):
         return Response(ScanSerializer(get_object_or_404(Scan, pk=scan_id)).data)

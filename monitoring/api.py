@@ -6,22 +6,15 @@ from datetime import timedelta
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, serializers
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import Query
+from config.api_permissions import staff_with
 from monitoring import reports
 from monitoring.dashboards import PERMISSION
 from monitoring.formats import worst
-
-
-class CanViewDashboards(permissions.BasePermission):
-    message = "Staff with the permission to view the performance dashboards only."
-
-    def has_permission(self, request, view):
-        user = request.user
-        return bool(user and user.is_active and user.is_staff and user.has_perm(PERMISSION))
 
 
 class WindowQuery(Query):
@@ -94,7 +87,7 @@ class HostSerializer(serializers.Serializer):
 
 
 class _ReadView(APIView):
-    permission_classes = [CanViewDashboards]
+    permission_classes = [staff_with(PERMISSION)]
 
     def query(self, serializer_class):
         return serializer_class.read(self.request)  # 400 with the field errors

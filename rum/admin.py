@@ -66,7 +66,10 @@ class EventAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="GDPR: delete every event of the selected events' sessions")
+    @admin.action(
+        description="GDPR: delete every event of the selected events' sessions",
+        permissions=["delete"],
+    )
     def forget_sessions(self, request, queryset):
         from rum.privacy import forget_sessions
 

@@ -7,20 +7,14 @@ from datetime import timedelta
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import BasePermission, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import Query
+from config.api_permissions import staff_with
 from rum import queries, vitals
+from rum.dashboards import PERMISSION
 from rum.useragent import DEVICE_CLASSES
-
-PERMISSION = "rum.view_rum"
-
-
-class CanViewRum(BasePermission):
-    def has_permission(self, request, view):
-        return request.user.has_perm(PERMISSION)
 
 
 class PeriodSerializer(Query):
@@ -78,7 +72,7 @@ class RumOverviewSerializer(serializers.Serializer):
 
 
 class _RumView(APIView):
-    permission_classes = [IsAdminUser, CanViewRum]
+    permission_classes = [staff_with(PERMISSION)]
 
     def rows(self, request):
         params = PeriodSerializer.read(request)

@@ -97,7 +97,7 @@ class ChannelAdmin(admin.ModelAdmin):
             "Refuse a message older than 5 minutes or whose key you have seen."
         )
 
-    @admin.action(description="Send a test notification")
+    @admin.action(description="Send a test notification", permissions=["change"])
     def send_test_notification(self, request, queryset):
         for channel in queryset:
             outcome = send_test(channel)

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from alerts.acks import PERMISSION as ACKNOWLEDGE_PERMISSION
 from alerts.acks import acknowledge
 from alerts.models import Alert, AlertEvent, DeliveryAttempt, Notification, ReceivedWebhook
 
@@ -84,7 +85,10 @@ class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def severity_column(self, alert):
         return alert.rule.get_severity_display()
 
-    @admin.action(description="Acknowledge the selected alerts")
+    def has_acknowledge_permission(self, request):
+        return request.user.has_perm(ACKNOWLEDGE_PERMISSION)
+
+    @admin.action(description="Acknowledge the selected alerts", permissions=["acknowledge"])
     def acknowledge_selected(self, request, queryset):
         done = sum(acknowledge(alert, by=request.user.get_username()) for alert in queryset)
         self.message_user(request, f"Acknowledged {done} alert(s).")
@@ -100,7 +104,7 @@ class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
         ]
 
     def acknowledge_view(self, request, alert_id):
-        if not request.user.has_perm("alerts.view_dashboard"):
+        if not self.has_acknowledge_permission(request):
             raise PermissionDenied
         alert = get_object_or_404(Alert, pk=alert_id)
         if acknowledge(alert, by=request.user.get_username()):

@@ -101,7 +101,7 @@ class RuleAdmin(admin.ModelAdmin):
         css = "" if status == STATUS_OK else "alerts-unavailable"
         return format_html('<span class="{}">{}</span>', css, status)
 
-    @admin.action(description="Disable the selected rules")
+    @admin.action(description="Disable the selected rules", permissions=["change"])
     def disable_rules(self, request, queryset):
         # One save per rule: updated_at moves and the audit trail sees each change.
         rules = list(queryset.filter(enabled=True))

@@ -64,7 +64,7 @@ class SilenceAdmin(admin.ModelAdmin):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="End the selected silences now")
+    @admin.action(description="End the selected silences now", permissions=["change"])
     def expire_now(self, request, queryset):
         now = timezone.now()
         count = queryset.filter(ends_at__gt=now).update(ends_at=now)

@@ -62,6 +62,32 @@ def test_the_acknowledge_button_acknowledges_and_comes_back(admin_client, admin_
     assert alert.events.last().note == f"acknowledged by {admin_user.username}"
 
 
+def test_who_may_only_view_the_dashboard_gets_no_buttons_and_cannot_acknowledge(
+    client, staff_user, clock
+):
+    make_rule()
+    clock.feed([150])
+    clock.tick(1)
+    alert = Alert.objects.get()
+    staff_user.user_permissions.add(
+        Permission.objects.get(codename="view_dashboard", content_type__app_label="alerts")
+    )
+    client.force_login(staff_user)
+    html = client.get(PAGE).text
+    assert "alert-state-firing" in html
+    assert "/acknowledge/" not in html and "/admin/alerts/silence/add/" not in html
+    response = client.post(f"/admin/alerts/alert/{alert.pk}/acknowledge/", {"next": PAGE})
+    assert response.status_code == 403
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is None
+
+    staff_user.user_permissions.add(Permission.objects.get(codename="change_alert"))
+    assert "/acknowledge/" in client.get(PAGE).text
+    client.post(f"/admin/alerts/alert/{alert.pk}/acknowledge/", {"next": PAGE})
+    alert.refresh_from_db()
+    assert alert.acknowledged_by == staff_user.username
+
+
 def test_the_acknowledge_button_refuses_an_outside_redirect(admin_client, clock):
     make_rule()
     clock.feed([150])

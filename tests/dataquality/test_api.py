@@ -29,6 +29,31 @@ def test_the_api_is_for_staff_only(client, plain_user):
     assert client.get("/api/dataquality/reports/").status_code == 403
 
 
+def test_staff_need_the_dashboard_permission_to_read_and_scan_to_start(
+    client, staff_user, statements
+):
+    """The API refuses whom the dashboard refuses; reading does not let one start a scan."""
+    from django.contrib.auth.models import Permission
+
+    statement = statements["Acme"]
+    scans = Scan.objects.count()
+    client.force_login(staff_user)
+    assert client.get("/api/dataquality/reports/").status_code == 403
+    assert client.get(f"/api/dataquality/statements/{statement.pk}/report/").status_code == 403
+    body = {"scope": "all"}
+    assert client.post("/api/dataquality/checks/", body, "application/json").status_code == 403
+
+    view = Permission.objects.get(codename="view_dashboard", content_type__app_label="dataquality")
+    staff_user.user_permissions.add(view)
+    assert client.get("/api/dataquality/reports/").json()["count"] == 2
+    assert client.post("/api/dataquality/checks/", body, "application/json").status_code == 403
+    assert Scan.objects.count() == scans
+
+    staff_user.user_permissions.add(Permission.objects.get(codename="add_scan"))
+    assert client.post("/api/dataquality/checks/", body, "application/json").status_code == 202
+    assert Scan.objects.count() == scans + 1
+
+
 def test_reports_list_the_latest_score_of_each_statement_worst_first(admin_client, statements):
     body = admin_client.get("/api/dataquality/reports/").json()
     assert body["count"] == 2

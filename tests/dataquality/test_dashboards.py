@@ -215,6 +215,27 @@ def test_check_thresholds_are_edited_as_form_fields(admin_client):
     )
 
 
+def test_who_may_only_view_the_checks_reads_their_thresholds_and_changes_nothing(
+    client, staff_user
+):
+    staff_user.user_permissions.add(Permission.objects.get(codename="view_checkconfig"))
+    client.force_login(staff_user)
+    assert client.get("/admin/dataquality/checkconfig/").status_code == 200
+    config = CheckConfig.objects.get(check_key="balance_equation")
+    url = f"/admin/dataquality/checkconfig/{config.pk}/change/"
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "Tolerance" in response.text and 'name="tolerance_percent"' not in response.text
+    body = {"enabled": "", "severity": "low", "tolerance_percent": "90"}
+    assert client.post(url, body).status_code == 403
+    assert CheckConfig.objects.get(pk=config.pk).enabled
+
+
+def test_a_scan_is_started_by_a_post_only(admin_client):
+    assert admin_client.get("/admin/dataquality/scan/start/").status_code == 405
+    assert not Scan.objects.exists()
+
+
 def test_the_overview_card_shows_the_average_and_open_critical_issues(admin_client, checked):
     response = admin_client.get("/admin/")
     card = next(c for c in response.context["cards"] if c.title == "Data quality")
