@@ -15,7 +15,7 @@ from functools import cache
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import connections, models
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
 from audit.models import AuditEntry
 from config import audit
@@ -153,7 +153,7 @@ def write(action, obj_or_label, *, changes, detail, actor, using="default") -> A
     """The one place AuditEntry rows are created (config.audit.record comes here too)."""
     if isinstance(obj_or_label, models.Model):
         model, object_id = label_of(type(obj_or_label)), str(obj_or_label.pk or "")
-        object_repr = str(obj_or_label)
+        object_repr = obj_or_label.__dict__.pop("_audit_repr", None) or str(obj_or_label)
     else:
         model, object_id, object_repr = str(obj_or_label), "", ""
     if not _table_exists(using):
@@ -237,6 +237,13 @@ def _post_save(sender, instance, created, raw, using, **kwargs):
     _note_seen(sender, instance.pk)
 
 
+def _pre_delete(sender, instance, using, **kwargs):
+    # Named while it is whole: in a cascade, what its name reads (a periodic task's
+    # schedule) may already be gone when post_delete runs.
+    if sender in _audited:
+        instance._audit_repr = str(instance)
+
+
 def _post_delete(sender, instance, using, **kwargs):
     if sender not in _audited:
         return
@@ -299,6 +306,9 @@ def connect() -> None:
     for model in _audited:
         pre_save.connect(_pre_save, sender=model, dispatch_uid=f"audit-pre-{label_of(model)}")
         post_save.connect(_post_save, sender=model, dispatch_uid=f"audit-post-{label_of(model)}")
+        pre_delete.connect(
+            _pre_delete, sender=model, dispatch_uid=f"audit-predel-{label_of(model)}"
+        )
         post_delete.connect(_post_delete, sender=model, dispatch_uid=f"audit-del-{label_of(model)}")
         for field in model._meta.local_many_to_many:
             through = field.remote_field.through
@@ -314,6 +324,7 @@ def disconnect() -> None:
     for model in _audited:
         pre_save.disconnect(sender=model, dispatch_uid=f"audit-pre-{label_of(model)}")
         post_save.disconnect(sender=model, dispatch_uid=f"audit-post-{label_of(model)}")
+        pre_delete.disconnect(sender=model, dispatch_uid=f"audit-predel-{label_of(model)}")
         post_delete.disconnect(sender=model, dispatch_uid=f"audit-del-{label_of(model)}")
     for through in _m2m_fields:
         m2m_changed.disconnect(sender=through, dispatch_uid=f"audit-m2m-{label_of(through)}")

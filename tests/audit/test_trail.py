@@ -96,20 +96,21 @@ def test_disabling_a_rule_in_its_change_form_records_before_and_after(admin_clie
     assert fields.address == "127.0.0.1"
 
 
-def test_a_channel_secret_is_recorded_as_changed_and_never_stored(admin_client):
+def test_a_channel_secret_is_recorded_as_changed_and_never_stored(admin_client, settings):
+    settings.ALERTS_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # a receiver of our own
     form = {
         "name": "Hook",
         "kind": "webhook",
-        "target": "https://hooks.example.com/services/T0/B0/first-url-token",
+        "target": "http://127.0.0.1:9/services/T0/B0/first-url-token",
         "payload_format": "json",
-        "secret": "first-signing-secret-0001",
+        "new_secret": "first-signing-secret-0001",
         "enabled": "on",
     }
     assert admin_client.post("/admin/alerts/channel/add/", form).status_code == 302
     channel = Channel.objects.get(name="Hook")
     form.update(
-        target="https://hooks.example.com/services/T0/B0/second-url-token",
-        secret="second-signing-secret-0002",
+        target="http://127.0.0.1:9/services/T0/B0/second-url-token",
+        new_secret="second-signing-secret-0002",
         payload_format="alertmanager",
     )
     response = admin_client.post(f"/admin/alerts/channel/{channel.pk}/change/", form)
@@ -228,6 +229,18 @@ def test_an_explain_is_recorded(admin_client):
     assert response.status_code == 200 and response.context["plan"]
     [entry] = rows(action="explain")
     assert entry.detail["statement"] == statement.statement and entry.username == "admin"
+
+
+def test_deleting_a_schedule_records_the_tasks_that_went_with_it_by_name(admin_client):
+    task = PeriodicTask.objects.get(name="Purge audit trail")
+    schedule = task.crontab or task.interval
+    response = admin_client.post(
+        f"/admin/django_celery_beat/{type(schedule)._meta.model_name}/",
+        {"action": "delete_selected", "_selected_action": [schedule.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    [gone] = rows(model="django_celery_beat.periodictask", action="delete")
+    assert gone.object_repr.startswith("Purge audit trail")
 
 
 def test_an_admin_action_that_updates_in_bulk_still_records_before_and_after(admin_client):
