@@ -1,0 +1,24 @@
+"""Binds the request for event receivers, and records 403s on admin and API pages."""
+
+from __future__ import annotations
+
+from security import events
+from security.models import PERMISSION_DENIED
+
+# Where a 403 means someone reached for something they may not have.
+WATCHED_PREFIXES = ("/admin/", "/api/")
+
+
+class SecurityEventsMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = events.bind(request)
+        try:
+            response = self.get_response(request)
+            if response.status_code == 403 and request.path.startswith(WATCHED_PREFIXES):
+                events.record(PERMISSION_DENIED, request, detail=f"{request.method} answered 403")
+            return response
+        finally:
+            events.unbind(token)
