@@ -322,7 +322,7 @@ AXES_ENABLED = LOGIN_LOCKOUT_FAILURES > 0
 AXES_FAILURE_LIMIT = max(LOGIN_LOCKOUT_FAILURES, 1)
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
-AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
+AXES_CLIENT_IP_CALLABLE = "security.lockout.lockout_address"  # config.client_address
 # Refused attempts during a lock do not prolong it: it ends on time for the real user.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # A success does not wipe the failures: with the address lock it would also wipe other

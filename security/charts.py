@@ -14,6 +14,9 @@ COLOURS = {
     models.LOGOUT: "#adb5bd",
     models.TOKEN_USED: "#0dcaf0",
     models.TOKEN_REJECTED: "#d63384",
+    models.SUPERUSER_GRANTED: "#b02a37",
+    models.PASSWORD_CHANGED: "#0d6efd",
+    models.USER_CREATED: "#20c997",
 }
 LABELS = dict(models.KINDS)
 

@@ -23,7 +23,8 @@ LOGIN_PATH = "/admin/login/"
 
 
 def load(stdout) -> None:
-    if SecurityEvent.objects.filter(kind=models.LOCKOUT, detail="demo").exists():
+    scanners = [address for address, _ in SCANNERS]
+    if SecurityEvent.objects.filter(kind=models.LOCKOUT, address__in=scanners).exists():
         stdout.write("  security events already loaded")
         return
     rng = random.Random(7)  # noqa: S311  (demo data, not secrets)
@@ -50,14 +51,14 @@ def load(stdout) -> None:
                 rows.append(_event(models.LOGIN_FAILED, burst + timedelta(seconds=7 * i),
                                    rng.choice(GUESSED), address, client))  # fmt: skip
             rows.append(_event(models.LOCKOUT, burst + timedelta(seconds=28), "admin", address,
-                               client, detail="demo"))  # fmt: skip
+                               client, detail="login refused"))  # fmt: skip
     # The last hour: a trickle of guesses, a lockout, a refused page, Prometheus scraping.
     for minutes in range(2, 60, 4):
         address, client = SCANNERS[minutes % len(SCANNERS)]
         rows.append(_event(models.LOGIN_FAILED, now - timedelta(minutes=minutes),
                            rng.choice(GUESSED), address, client))  # fmt: skip
     rows.append(_event(models.LOCKOUT, now - timedelta(minutes=25), "root", "203.0.113.50",
-                       "script", detail="demo"))  # fmt: skip
+                       "script", detail="login refused"))  # fmt: skip
     rows.append(_event(models.PERMISSION_DENIED, now - timedelta(minutes=40), "bob",
                        "198.51.100.14", CHROME, path="/admin/dashboards/alerts/",
                        detail="GET answered 403"))  # fmt: skip

@@ -7,6 +7,13 @@ from django.conf import settings
 from django.db.models import Max, Sum
 from django.utils import timezone
 
+from config.client_address import client_address
+
+
+def lockout_address(request) -> str | None:
+    """The client address by the one rule; None (lock by username only) when unknown."""
+    return client_address(request) or None
+
 
 def current_lockouts(now=None) -> list[dict]:
     """One row per locked username and per locked address, with when the lock ends.

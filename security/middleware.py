@@ -7,6 +7,9 @@ from security.models import PERMISSION_DENIED
 
 # Where a 403 means someone reached for something they may not have.
 WATCHED_PREFIXES = ("/admin/", "/api/")
+# The public RUM beacon endpoint answers 403 to an unknown key or origin: misconfigured
+# pages, not someone reaching for what they may not have.
+UNWATCHED_PREFIXES = ("/api/rum/beacon/",)
 
 
 class SecurityEventsMiddleware:
@@ -17,8 +20,12 @@ class SecurityEventsMiddleware:
         token = events.bind(request)
         try:
             response = self.get_response(request)
-            if response.status_code == 403 and request.path.startswith(WATCHED_PREFIXES):
+            if response.status_code == 403 and _watched(request.path):
                 events.record(PERMISSION_DENIED, request, detail=f"{request.method} answered 403")
             return response
         finally:
             events.unbind(token)
+
+
+def _watched(path: str) -> bool:
+    return path.startswith(WATCHED_PREFIXES) and not path.startswith(UNWATCHED_PREFIXES)

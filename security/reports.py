@@ -11,7 +11,7 @@ from django.utils import timezone
 from security import models
 from security.models import SecurityEvent
 
-RECENT_LIMIT = 500
+RECENT_LIMIT = 200
 
 
 def in_range(start, end):

@@ -1,5 +1,6 @@
 """Security events: logins, lockouts, 403s, token use and changes of users and groups."""
 
+import json
 import logging
 
 import pytest
@@ -212,3 +213,32 @@ def test_the_admin_shows_events_read_only(admin_client, alice):
     )
     assert response.status_code == 403
     assert SecurityEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_a_refused_rum_beacon_is_not_a_security_event():
+    # The public beacon endpoint answers 403 to an unknown site key: a data problem.
+    body = {
+        "key": "no-such-site",
+        "session": "a" * 32,
+        "page_view": "b" * 32,
+        "url": "https://shop.example/",
+        "events": [{"id": "e1", "type": "pageview", "title": "Home"}],
+    }
+    response = browser().post(
+        "/api/rum/beacon/",
+        data=json.dumps(body),
+        content_type="text/plain;charset=UTF-8",
+        HTTP_ORIGIN="https://shop.example",
+    )
+    assert response.status_code == 403
+    assert not SecurityEvent.objects.filter(kind="permission_denied").exists()
+
+
+def test_an_address_that_is_not_an_ip_is_left_empty(alice):
+    # A unix socket's peer: the login works, the event has no address, the lock
+    # counts by username alone.
+    client = Client(REMOTE_ADDR="unix:/run/gunicorn.sock")
+    assert login(client, "ghost", "x").status_code == 200
+    event = SecurityEvent.objects.get(kind="login_failed")
+    assert event.address is None and event.username == "ghost"
+    assert login(client, "alice", PASSWORD).status_code == 302
