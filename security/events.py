@@ -34,17 +34,21 @@ def current_request():
     return _current_request.get()
 
 
-def record(kind: str, request=None, *, user=None, username: str = "", **fields) -> None:
+# `user` not given: whoever is signed in on the request.
+SIGNED_IN = object()
+
+
+def record(kind: str, request=None, *, user=SIGNED_IN, username: str = "", **fields) -> None:
     """Store one event; `request` defaults to the request being answered, if any."""
     try:
         request = request if request is not None else current_request()
         row = SecurityEvent(kind=kind, **fields)
+        if user is SIGNED_IN:
+            user = _signed_in(request) if request is not None else None
         if request is not None:
             row.address = client_address(request) or None
             row.user_agent_class = classify(request.META.get("HTTP_USER_AGENT"))
             row.path = request.path[:200]
-            if user is None:
-                user = _signed_in(request)
         row.user = user
         row.username = (username or (user.get_username() if user is not None else ""))[:150]
         row.subject = row.subject[:160]

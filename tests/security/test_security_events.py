@@ -242,3 +242,12 @@ def test_an_address_that_is_not_an_ip_is_left_empty(alice):
     event = SecurityEvent.objects.get(kind="login_failed")
     assert event.address is None and event.username == "ghost"
     assert login(client, "alice", PASSWORD).status_code == 302
+
+
+def test_an_admin_deleting_their_own_account_is_recorded_by_name(admin_user):
+    admin = browser()
+    admin.force_login(admin_user)
+    response = admin.post(f"/admin/auth/user/{admin_user.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    event = SecurityEvent.objects.get(kind="user_deleted")
+    assert event.subject == "admin" and event.username == "admin" and event.user is None
