@@ -76,7 +76,7 @@ def tick(stdout) -> None:
     SecurityEvent.objects.bulk_create(
         _event(models.LOGIN_FAILED, now - timedelta(seconds=rng.randint(0, 59)),
                rng.choice(GUESSED), address, client)
-        for _ in range(rng.randint(0, 2))
+        for _ in range(rng.randint(1, 2))
     )  # fmt: skip
 
 

@@ -146,3 +146,13 @@ def test_demo_data_has_logins_failures_and_a_lockout():
     assert timezone.now() - oldest > timedelta(days=2)
     demo.load(io.StringIO())  # loading twice does not double the data
     assert SecurityEvent.objects.filter(kind="lockout").count() == counts["lockout"]
+
+
+def test_a_running_demo_keeps_failed_logins_arriving():
+    from security import demo
+
+    demo.tick(io.StringIO())
+    recent = SecurityEvent.objects.filter(
+        kind="login_failed", at__gte=timezone.now() - timedelta(minutes=1)
+    )
+    assert recent.count() == SecurityEvent.objects.count() > 0
