@@ -42,10 +42,20 @@ def in_networks(address: str, networks) -> bool:
     return any(ip in network for network in networks)
 
 
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def client_address(request) -> str:
     """The client's IP address as this deployment can trust it ("" when unknown)."""
     meta = request.META
     remote = meta.get("REMOTE_ADDR", "") or ""
+    if not _is_ip(remote):
+        return ""  # e.g. a unix socket's peer: no address to count or store
     trusted = _trusted(tuple(settings.TRUSTED_PROXIES))
     if not trusted or not in_networks(remote, trusted):
         return remote

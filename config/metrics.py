@@ -4,6 +4,9 @@ With several gunicorn workers each has its own in-memory registry; gunicorn's
 config sets PROMETHEUS_MULTIPROC_DIR so prometheus_client writes to shared
 files and one scrape sees the sum over all workers. Apps add collectors that
 read shared state (Redis, the database) with `register_collector`.
+
+Each bearer token presented is announced with `metrics_token_checked` (an app may
+record who used it); the allow-list reads the client address by the one rule.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import ipaddress
 import os
 
 from django.conf import settings
+from django.dispatch import Signal
 from django.http import HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -22,7 +26,12 @@ from prometheus_client import (
     multiprocess,
 )
 
+from config.client_address import client_address
+
 _collectors: list = []
+
+# Sent with request= and accepted= (bool) whenever a bearer token is presented.
+metrics_token_checked = Signal()
 
 
 def register_collector(collector) -> None:
@@ -37,10 +46,10 @@ def access_denied(request) -> HttpResponse | None:
     header = request.headers.get("Authorization", "")
     if token and header:
         scheme, _, presented = header.partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(presented.strip(), token):
-            return None
-        return _text(403, "Forbidden: wrong token.\n")
-    if _address_allowed(request.META.get("REMOTE_ADDR", "")):
+        accepted = scheme.lower() == "bearer" and hmac.compare_digest(presented.strip(), token)
+        metrics_token_checked.send_robust(sender=None, request=request, accepted=accepted)
+        return None if accepted else _text(403, "Forbidden: wrong token.\n")
+    if _address_allowed(client_address(request)):
         return None
     if token:
         response = _text(401, "Unauthorized: send Authorization: Bearer <METRICS_TOKEN>.\n")

@@ -6,6 +6,7 @@ here connects to anything: it only describes where things are.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -48,6 +49,8 @@ INSTALLED_APPS = [
     "rum",
     "dataquality",
     "alerts",
+    "axes",
+    "security",
     "audit",
 ]
 
@@ -60,10 +63,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: events know who is signed in; 403s are recorded.
+    "security.middleware.SecurityEventsMiddleware",
     # After authentication: what a request changes is recorded with its user and address.
     "audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -180,6 +187,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -224,6 +236,7 @@ RETENTION_MINUTE_ROLLUPS_DAYS = env_int("RETENTION_MINUTE_ROLLUPS_DAYS", 7)
 RETENTION_HOURLY_ROLLUPS_DAYS = env_int("RETENTION_HOURLY_ROLLUPS_DAYS", 400)
 RETENTION_RUM_EVENTS_DAYS = env_int("RETENTION_RUM_EVENTS_DAYS", 30)
 RETENTION_ALERT_HISTORY_DAYS = env_int("RETENTION_ALERT_HISTORY_DAYS", 180)
+RETENTION_SECURITY_EVENTS_DAYS = env_int("RETENTION_SECURITY_EVENTS_DAYS", 400)
 
 # --- API --------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -321,3 +334,24 @@ MONITORING_FLUSH_SECONDS = env_float("MONITORING_FLUSH_SECONDS", 5.0)
 MONITORING_SLOW_REQUEST_MS = env_float("MONITORING_SLOW_REQUEST_MS", 1000.0)
 MONITORING_N_PLUS_ONE_THRESHOLD = env_int("MONITORING_N_PLUS_ONE_THRESHOLD", 5)
 MONITORING_SYSTEM_SAMPLE_SECONDS = env_int("MONITORING_SYSTEM_SAMPLE_SECONDS", 15)
+
+# --- security -----------------------------------------------------------------
+# Login lockout (django-axes): this many failures for one username, or from one client
+# address, lock it out for LOGIN_LOCKOUT_MINUTES. 0 turns the lockout off.
+LOGIN_LOCKOUT_FAILURES = env_int("LOGIN_LOCKOUT_FAILURES", 5)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+AXES_ENABLED = LOGIN_LOCKOUT_FAILURES > 0
+AXES_FAILURE_LIMIT = max(LOGIN_LOCKOUT_FAILURES, 1)
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_CLIENT_IP_CALLABLE = "security.lockout.lockout_address"  # config.client_address
+# Refused attempts during a lock do not prolong it: it ends on time for the real user.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A success does not wipe the failures: with the address lock it would also wipe other
+# usernames' failures from that address (anyone with an account could reset the count).
+AXES_RESET_ON_SUCCESS = False
+# The same page whether the username exists or not.
+AXES_LOCKOUT_CALLABLE = "security.lockout.lockout_response"
+# Logins are security events already (security/); axes keeps only the failure counts.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False

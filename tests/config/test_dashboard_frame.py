@@ -62,10 +62,12 @@ def test_staff_without_the_permission_see_no_status_cards(staff_client):
 def test_the_overview_shows_a_no_data_card_per_app(admin_client):
     response = admin_client.get("/admin/")
     assert response.status_code == 200
-    titles = [card.title for card in response.context["cards"]]
-    assert titles == ["Alerts", "Performance", "Real users", "Data quality"]
+    cards = {card.title: card for card in response.context["cards"]}
+    assert list(cards) == ["Alerts", "Performance", "Real users", "Data quality", "Security"]
     assert response.text.count("No data yet") >= 4
-    assert all(card.status == "nodata" for card in response.context["cards"])
+    assert all(cards[title].status == "nodata" for title in list(cards)[:4])
+    # Signing the admin in is already a security event.
+    assert cards["Security"].status == "good"
 
 
 def test_staff_with_the_permission_see_the_overview(staff_client, staff_user):

@@ -1,0 +1,31 @@
+"""Security events in the admin: read only, for everyone (a record nobody may rewrite)."""
+
+from django.contrib import admin
+from django.utils import timezone
+
+from security.models import SecurityEvent
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):
+    list_display = ("when", "kind", "username", "subject", "address", "user_agent_class", "path")
+    list_filter = ("kind", "user_agent_class")
+    search_fields = ("username", "subject", "address", "detail")
+    date_hierarchy = "at"
+    list_select_related = ("user",)
+    fields = ("at", "kind", "user", "username", "subject", "address", "user_agent_class", "path",
+              "detail")  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description="Time", ordering="at")
+    def when(self, event):
+        return timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M:%S")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
