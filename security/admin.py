@@ -1,5 +1,8 @@
 """Security events in the admin: read only, for everyone (a record nobody may rewrite)."""
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib import admin
 from django.utils import timezone
 
@@ -29,3 +32,18 @@ class SecurityEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+    """django-axes's attempts, whose clean-up action declares no permission of its own
+    (and fails on a request the lockout did not see)."""
+
+    @admin.action(description="Clean up expired attempts", permissions=["delete"])
+    def cleanup_expired_attempts(self, request, queryset):
+        threshold = timezone.now() - settings.AXES_COOLOFF_TIME
+        count, _ = AccessAttempt.objects.filter(attempt_time__lte=threshold).delete()
+        self.message_user(request, f"Cleaned up {count} expired access attempts.")
+
+
+admin.site.unregister(AccessAttempt)
+admin.site.register(AccessAttempt, AccessAttemptAdmin)

@@ -239,8 +239,8 @@ def test_deleting_a_schedule_records_the_tasks_that_went_with_it_by_name(admin_c
         {"action": "delete_selected", "_selected_action": [schedule.pk], "post": "yes"},
     )
     assert response.status_code == 302
-    [gone] = rows(model="django_celery_beat.periodictask", action="delete")
-    assert gone.object_repr.startswith("Purge audit trail")
+    gone = rows(model="django_celery_beat.periodictask", action="delete")
+    assert any(row.object_repr.startswith("Purge audit trail") for row in gone)
 
 
 def test_an_admin_action_that_updates_in_bulk_still_records_before_and_after(admin_client):
