@@ -1,0 +1,30 @@
+"""Query strings carrying a NUL character are refused with a 400 that says so.
+
+No page or API takes one on purpose, and PostgreSQL cannot compare a text holding NUL:
+such a value would otherwise fail deep inside a query, as a server error.
+"""
+
+from django.http import HttpResponseBadRequest
+
+
+def has_nul(query) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in query.lists())
+
+
+class RefuseNulMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if has_nul(request.GET):
+            return HttpResponseBadRequest(
+                "Query parameters may not contain NUL characters.\n",
+                content_type="text/plain; charset=utf-8",
+            )
+        return self.get_response(request)
+
+
+def query_id(raw: str | None) -> int | None:
+    """A database id given in a query parameter, or None: ASCII digits only, since
+    str.isdigit() also accepts "²", which int() refuses."""
+    return int(raw) if raw and raw.isascii() and raw.isdigit() else None
