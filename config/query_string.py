@@ -1,6 +1,6 @@
-"""Query strings carrying a NUL character are refused with a 400 that says so.
+"""Reading query strings safely: a NUL character is refused, ids are ASCII digits.
 
-No page or API takes one on purpose, and PostgreSQL cannot compare a text holding NUL:
+No page or API takes a NUL on purpose, and PostgreSQL cannot compare a text holding one:
 such a value would otherwise fail deep inside a query, as a server error.
 """
 
@@ -16,12 +16,16 @@ class RefuseNulMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # Once the URL is resolved, so the refusal is counted under its route.
         if has_nul(request.GET):
             return HttpResponseBadRequest(
                 "Query parameters may not contain NUL characters.\n",
                 content_type="text/plain; charset=utf-8",
             )
-        return self.get_response(request)
+        return None
 
 
 def query_id(raw: str | None) -> int | None:

@@ -92,12 +92,13 @@ def _parse_moment(raw: str | None, name: str, now: datetime) -> datetime:
     if moment is None:
         raise TimeRangeError(f"The {name} {raw!r} is not a date and time like 2026-01-31T14:00.")
     latest = now + MAX_AHEAD
-    # Compared by year first: turning year 1 or 9999 into UTC can itself overflow.
-    if not EARLIEST.year <= moment.year <= latest.year:
-        moment = None
-    elif timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    if moment is None or not EARLIEST <= moment <= latest:
+    # The year first: turning year 1 or 9999 into UTC could itself overflow.
+    in_bounds = EARLIEST.year <= moment.year <= latest.year
+    if in_bounds:
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        in_bounds = EARLIEST <= moment <= latest
+    if not in_bounds:
         raise TimeRangeError(
             f"The {name} of a custom range must be between {EARLIEST:%Y-%m-%d} and "
             f"{timezone.localtime(latest):%Y-%m-%d}."
