@@ -28,7 +28,14 @@ class RefuseNulMiddleware:
         return None
 
 
+# The largest id a database column holds (a signed 64-bit integer); SQLite refuses more.
+MAX_ID = 2**63 - 1
+
+
 def query_id(raw: str | None) -> int | None:
-    """A database id given in a query parameter, or None: ASCII digits only, since
-    str.isdigit() also accepts "²", which int() refuses."""
-    return int(raw) if raw and raw.isascii() and raw.isdigit() else None
+    """A database id given in a query parameter, or None: ASCII digits only (str.isdigit()
+    also accepts "²", which int() refuses), and no larger than a column holds."""
+    if not (raw and raw.isascii() and raw.isdigit()):
+        return None
+    value = int(raw)
+    return value if value <= MAX_ID else None
