@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.databases import database_config
@@ -58,6 +60,9 @@ MIDDLEWARE = [
     # First, so the whole stack is timed (off with MONITORING_ENABLED=false).
     "monitoring.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.security_headers.PermissionsPolicyMiddleware",
+    "config.query_string.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -168,6 +173,23 @@ if env_bool("TRUST_X_FORWARDED_PROTO", False):
 # /healthz is polled by load balancers over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp) of every response; config/security_headers.py says
+# why, and adds the Permissions-Policy. No inline script: 'self' only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF],
+        # plotly.js styles its charts with <style> elements and style attributes.
+        "style-src": [CSP_SELF, "'unsafe-inline'"],
+        "img-src": [CSP_SELF, "data:"],
+        "font-src": [CSP_SELF],
+        "connect-src": [CSP_SELF],
+        "form-action": [CSP_SELF],
+        "frame-ancestors": [CSP_NONE],
+        "base-uri": [CSP_SELF],
+        "object-src": [CSP_NONE],
+    },
+}
 # Proxies (addresses or CIDRs) whose X-Forwarded-For is believed: config/client_address.py.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -16,6 +16,10 @@ PRESETS = {
 }
 DEFAULT = "24h"
 MAX_CUSTOM_SPAN = timedelta(days=400)
+# A custom range lies between the epoch and a year from now: dates far out (year 1, year
+# 9999) would overflow the date arithmetic of the charts and queries.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_AHEAD = timedelta(days=366)
 # Chart buckets, smallest first: the first giving at most MAX_POINTS points is used.
 STEPS = [60, 300, 900, 3600, 6 * 3600, 86400]
 MAX_POINTS = 400
@@ -69,8 +73,8 @@ def parse_time_range(params, now: datetime | None = None, default: str = DEFAULT
     if key != "custom":
         choices = ", ".join([*PRESETS, "custom"])
         raise TimeRangeError(f"Unknown range {key!r}; choose one of {choices}.")
-    start = _parse_moment(params.get("start"), "start")
-    end = _parse_moment(params.get("end"), "end")
+    start = _parse_moment(params.get("start"), "start", now)
+    end = _parse_moment(params.get("end"), "end", now)
     if start >= end:
         raise TimeRangeError("The start of a custom range must be before its end.")
     if end - start > MAX_CUSTOM_SPAN:
@@ -78,7 +82,7 @@ def parse_time_range(params, now: datetime | None = None, default: str = DEFAULT
     return TimeRange("custom", start, end)
 
 
-def _parse_moment(raw: str | None, name: str) -> datetime:
+def _parse_moment(raw: str | None, name: str, now: datetime) -> datetime:
     if not raw:
         raise TimeRangeError(f"A custom range needs a {name} date and time.")
     try:
@@ -87,6 +91,16 @@ def _parse_moment(raw: str | None, name: str) -> datetime:
         moment = None
     if moment is None:
         raise TimeRangeError(f"The {name} {raw!r} is not a date and time like 2026-01-31T14:00.")
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
+    latest = now + MAX_AHEAD
+    # The year first: turning year 1 or 9999 into UTC could itself overflow.
+    in_bounds = EARLIEST.year <= moment.year <= latest.year
+    if in_bounds:
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        in_bounds = EARLIEST <= moment <= latest
+    if not in_bounds:
+        raise TimeRangeError(
+            f"The {name} of a custom range must be between {EARLIEST:%Y-%m-%d} and "
+            f"{timezone.localtime(latest):%Y-%m-%d}."
+        )
     return moment

@@ -29,7 +29,8 @@ class ReportsQuery(Query):
     min_score = serializers.IntegerField(required=False, min_value=0, max_value=100)
     max_score = serializers.IntegerField(required=False, min_value=0, max_value=100)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE, default=100)
-    offset = serializers.IntegerField(required=False, min_value=0, default=0)
+    # Bounded, so a 20-digit offset is a field error rather than a database overflow.
+    offset = serializers.IntegerField(required=False, min_value=0, max_value=10**9, default=0)
 
 
 class FindingSerializer(serializers.ModelSerializer):

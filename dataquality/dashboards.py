@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config import dashboards
+from config.query_string import query_id
 from config.tables import Column, Table
 from dataquality import charts, history, queries
 from dataquality.checks import get_check
@@ -71,9 +72,9 @@ def _filters(request):
     statement_type = request.GET.get("type", "") or None
     entity_id = None
     if raw_entity:
-        if not raw_entity.isdigit():
+        entity_id = query_id(raw_entity)
+        if entity_id is None:
             return None, None, f"entity must be an entity id, not {raw_entity!r}.\n"
-        entity_id = int(raw_entity)
     if statement_type and statement_type not in Statement.Type.values:
         return None, None, f"type must be one of {', '.join(Statement.Type.values)}.\n"
     return entity_id, statement_type, None
@@ -182,13 +183,15 @@ def statement_report(request, ctx):
     if redirect:
         return redirect
     raw = request.GET.get("statement", "")
-    if not raw.isdigit():
+    statement_id = query_id(raw)
+    if statement_id is None:
         return HttpResponse(
             "Give the statement's id: ?statement=<id>.\n",
             status=400,
             content_type="text/plain; charset=utf-8",
         )
-    statement = Statement.objects.select_related("entity", "latest_run").filter(pk=int(raw)).first()
+    statements = Statement.objects.select_related("entity", "latest_run")
+    statement = statements.filter(pk=statement_id).first()
     if statement is None:
         raise Http404(f"No statement {raw}")
     run = statement.latest_run

@@ -1,4 +1,4 @@
-"""SQL normalisation (with sqlparse) and fingerprints.
+"""SQL normalisation (with sqlparse's lexer) and fingerprints.
 
 A statement's shape, with every literal and parameter replaced by `?`, lists of
 them collapsed to one, comments dropped, keywords upper-cased and whitespace
@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
-import sqlparse
 from sqlparse import lexer
 from sqlparse import tokens as T
 
@@ -74,9 +73,25 @@ def fingerprint(sql: str) -> tuple[str, str]:
 
 
 def is_single_select(statement: str) -> bool:
-    """True for exactly one SELECT statement (what EXPLAIN on demand accepts)."""
-    parsed = [s for s in sqlparse.parse(statement) if str(s).strip().strip(";")]
-    return len(parsed) == 1 and parsed[0].get_type() == "SELECT"
+    """True for exactly one SELECT statement (what EXPLAIN on demand accepts).
+
+    Read from the lexer's tokens, as normalise does: sqlparse.parse refuses the
+    statements past 10,000 tokens that a bulk UPDATE ... VALUES of a few thousand rows is.
+    The statement's kind is its first DML keyword outside parentheses, so a WITH whose
+    subqueries select and whose body deletes is a DELETE."""
+    depth, kind, ended = 0, None, False
+    for ttype, value in _tokens(statement):
+        if ttype in T.Whitespace or ttype in T.Comment:
+            continue
+        if ended:  # something follows the first statement's semicolon
+            return False
+        if value == ";":
+            ended = True
+        elif value in ("(", ")"):
+            depth += 1 if value == "(" else -1
+        elif depth == 0 and kind is None and ttype in T.Keyword.DML:
+            kind = value.upper()
+    return kind == "SELECT"
 
 
 def numbered_placeholders(statement: str) -> tuple[str, int]:

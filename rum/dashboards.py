@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from config import dashboards
+from config.query_string import query_id
 from config.tables import Column, Table
 from rum import queries, vitals
 from rum.models import Site
@@ -16,16 +17,12 @@ from rum.useragent import DEVICE_CLASSES
 PERMISSION = "rum.view_rum"
 
 
-def _int(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() else None
-
-
 def _filters(request, time_range, page: str | None = None) -> queries.Filters:
     device = request.GET.get("device")
     return queries.Filters(
         time_range.start,
         time_range.end,
-        site_id=_int(request.GET.get("site")),
+        site_id=query_id(request.GET.get("site")),
         device=device if device in DEVICE_CLASSES else None,
         page=page,
     )

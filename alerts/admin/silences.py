@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from alerts.forms import MaintenanceWindowForm, SilenceForm, parse_pairs
 from alerts.models import MaintenanceWindow, Silence
+from config.query_string import query_id
 
 
 class ActiveFilter(admin.SimpleListFilter):
@@ -51,8 +52,9 @@ class SilenceAdmin(admin.ModelAdmin):
         """Prefilled from the dashboard's Silence button: ?rule=<id>&labels=host=web-1."""
         now = timezone.now().replace(second=0, microsecond=0)
         initial = {"starts_at": now, "ends_at": now + timedelta(hours=2)}
-        if request.GET.get("rule", "").isdigit():
-            initial["rule"] = int(request.GET["rule"])
+        rule_id = query_id(request.GET.get("rule"))
+        if rule_id is not None:
+            initial["rule"] = rule_id
         try:
             initial["labels"] = parse_pairs(request.GET.get("labels", ""))
         except ValidationError:  # a malformed link: start from empty labels

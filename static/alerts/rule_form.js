@@ -26,9 +26,8 @@
         .then(function (answer) {
           result.innerHTML = answer.html;
           var target = result.querySelector(".alerts-preview-figure");
-          if (answer.figure && target && window.Plotly) {
-            window.Plotly.newPlot(target, answer.figure.data, answer.figure.layout,
-              { displaylogo: false, responsive: true });
+          if (answer.figure && target && window.perfmonCharts) {
+            window.perfmonCharts.draw(target, answer.figure);
           }
         })
         .catch(function (error) {

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.test import override_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -56,6 +57,18 @@ def test_a_custom_range_is_read_in_the_configured_time_zone(settings):
             "at most 400 days",
         ),
         ({"range": "custom", "start": "2026-02-30T00:00", "end": "2026-03-01T00:00"}, "not a date"),
+        (
+            {"range": "custom", "start": "9999-12-30T00:00", "end": "9999-12-31T23:59"},
+            "between 1970-01-01 and",
+        ),
+        (
+            {"range": "custom", "start": "0001-01-01T00:00", "end": "0001-01-02T00:00"},
+            "between 1970-01-01 and",
+        ),
+        (
+            {"range": "custom", "start": "1969-12-31T00:00", "end": "1970-01-02T00:00"},
+            "between 1970-01-01 and",
+        ),
     ],
 )
 def test_bad_ranges_say_what_is_wrong(params, message):
@@ -84,3 +97,22 @@ def test_any_input_parses_or_fails_with_a_reason(params):
         assert str(exc)
     else:
         assert found.start < found.end
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Pacific/Kiritimati"])
+@given(
+    # Naive, as typed in the form; up to 4 days before the largest datetime (the span).
+    st.datetimes(max_value=datetime(9999, 12, 27)),  # noqa: DTZ001
+    st.timedeltas(min_value=timedelta(minutes=1), max_value=timedelta(days=3)),
+)
+def test_any_moment_in_any_zone_parses_or_fails_with_a_reason(zone, start, span):
+    end = start + span
+    params = {"range": "custom", "start": start.isoformat()[:16], "end": end.isoformat()[:16]}
+    try:
+        with override_settings(TIME_ZONE=zone):
+            found = parse_time_range(params, now=NOW)
+    except TimeRangeError as exc:
+        assert str(exc)
+    else:
+        assert found.label and found.params()["range"] == "custom"
+        assert found.step_seconds

@@ -211,3 +211,43 @@ def test_only_a_select_is_explained(admin_client):
 def test_an_unknown_statement_is_a_bad_request(admin_client):
     response = admin_client.get("/admin/dashboards/performance-query/?fingerprint=nope")
     assert response.status_code == 400
+
+
+def test_the_page_of_a_statement_past_sqlparse_token_limit_opens(admin_client):
+    """A bulk UPDATE ... FROM (VALUES ...) of thousands of rows: 52 KB, far past 10,000 tokens."""
+    row = "(CAST(? AS integer), CAST(? AS text))"
+    text = (
+        'UPDATE "alerts_alert" SET "state" = v.column2 FROM (VALUES '  # noqa: S608
+        + ", ".join([row] * 1400)
+        + ') AS v WHERE "alerts_alert"."id" = v.column1'
+    )
+    assert len(text) > 52_000
+    statement = QueryFingerprint.objects.create(
+        fingerprint="d" * 16,
+        statement=text,
+        first_seen="2026-01-01T00:00Z",
+        last_seen="2026-01-01T00:00Z",
+    )
+    url = f"/admin/dashboards/performance-query/?fingerprint={statement.fingerprint}"
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    assert "Only SELECT statements can be explained." in response.text
+    response = admin_client.post(url)
+    assert response.status_code == 200
+    assert "Only a single SELECT statement can be explained." in response.text
+
+
+def test_a_select_past_sqlparse_token_limit_can_still_be_explained(admin_client):
+    values = ", ".join(["CAST(? AS integer)"] * 3000)
+    statement = QueryFingerprint.objects.create(
+        fingerprint="e" * 16,
+        statement='SELECT "auth_user"."id" FROM "auth_user" WHERE "auth_user"."id" IN '  # noqa: S608
+        + f"({values})",
+        first_seen="2026-01-01T00:00Z",
+        last_seen="2026-01-01T00:00Z",
+    )
+    response = admin_client.post(
+        f"/admin/dashboards/performance-query/?fingerprint={statement.fingerprint}"
+    )
+    assert response.status_code == 200
+    assert any("auth_user" in line for line in response.context["plan"])
