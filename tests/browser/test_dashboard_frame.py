@@ -54,4 +54,4 @@ def test_the_range_control_and_auto_refresh_persist(logged_in_page, live_server,
 
 def test_the_overview_shows_a_card_per_app(logged_in_page):
     cards = logged_in_page.locator(".status-card h2").all_inner_texts()
-    assert cards == ["Alerts", "Performance", "Real users", "Data quality"]
+    assert cards == ["Alerts", "Performance", "Real users", "Data quality", "Security"]

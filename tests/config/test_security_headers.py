@@ -10,6 +10,7 @@ import pytest
 from config import dashboards
 from monitoring.models import QueryFingerprint
 from rum.models import Site
+from rum.views import DEMO_SITE_NAME
 
 pytestmark = pytest.mark.django_db
 
@@ -134,9 +135,10 @@ def test_the_statement_page_has_no_inline_script(admin_client):
     assert (found.inline, found.handlers) == ([], [])
 
 
-def test_the_rum_demo_page_runs_no_inline_script(client):
-    site = Site.objects.create(name="Shop", public_key="csp-key")
-    response = client.get(f"/rum/demo/?key={site.public_key}")
+def test_the_rum_demo_page_runs_no_inline_script(client, settings):
+    settings.RUM_DEMO_PAGE = True
+    Site.objects.create(name=DEMO_SITE_NAME, public_key="csp-key")
+    response = client.get("/rum/demo/")
     assert response.status_code == 200
     found = scan(response.text)
     assert (found.inline, found.handlers) == ([], [])
