@@ -21,25 +21,6 @@ from tests.bench.report import bench
 
 ROUNDS = 15
 SAVES = 20
-FORM = {
-    "name": "API p95",
-    "severity": "high",
-    "description": "",
-    "runbook_url": "",
-    "source": "monitoring.request_latency",
-    "aggregation": "p95",
-    "filters": "",
-    "group_by": "",
-    "window_minutes": "5",
-    "operator": "gt",
-    "threshold": "2000",
-    "resolve_threshold": "",
-    "for_minutes": "0",
-    "repeat_minutes": "",
-    "escalate_after_minutes": "",
-    "message": "",
-    "enabled": "on",
-}
 
 
 def main() -> None:
@@ -66,6 +47,7 @@ def measure() -> None:
     from alerts.models import Channel, Rule
     from audit import trail
     from audit.models import AuditEntry
+    from tests.audit.test_trail import RULE_FORM
 
     user = get_user_model().objects.create_superuser("bench", "bench@example.com", "pw")
     channel = Channel.objects.create(name="Bench mail", kind="email", target="ops@example.com")
@@ -84,7 +66,12 @@ def measure() -> None:
     def save_times() -> list[float]:
         times = []
         for _ in range(SAVES):
-            form = {**FORM, "threshold": str(2000 + next(saves) % 2), "channels": [channel.pk]}
+            form = {
+                **RULE_FORM,
+                "enabled": "on",
+                "threshold": str(2000 + next(saves) % 2),
+                "channels": [channel.pk],
+            }
             started = time.perf_counter()
             response = client.post(url, form)
             times.append((time.perf_counter() - started) * 1000)
