@@ -60,7 +60,7 @@ MIDDLEWARE = [
     # First, so the whole stack is timed (off with MONITORING_ENABLED=false).
     "monitoring.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "config.security_headers.ContentSecurityPolicyMiddleware",
     "config.security_headers.PermissionsPolicyMiddleware",
     "config.query_string.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
