@@ -13,7 +13,7 @@ from alerts import sources, status
 from alerts.dashboards import PERMISSION
 from alerts.models import Alert, Rule
 from alerts.models.alerts import OPEN_STATES
-from config.api_permissions import staff_with
+from config.api import staff_with
 
 
 class AlertSerializer(serializers.ModelSerializer):

@@ -1,6 +1,8 @@
 """What every JSON API under /api/ shares: strict query parameters, JSON bodies of the
-types the schema says, a 413 past the body limit, and JSON errors (also for the 404s
-and 500s Django answers itself).
+types the schema says, a 413 past the body limit, JSON errors (also for the 404s
+and 500s Django answers itself), and who may call a staff API: the same permission as
+the dashboard page it serves (`permission_classes = [staff_with("rum.view_rum")]`), so
+an API never answers someone its dashboard refuses.
 
 Errors are `{"detail": "..."}`; a 400 names each refused field:
 `{"hours": ["Ensure this value is less than or equal to 168."]}`.
@@ -15,6 +17,7 @@ from django.http import JsonResponse
 from django.views import defaults
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
+from rest_framework.permissions import BasePermission
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -22,6 +25,20 @@ from rest_framework.views import exception_handler as drf_exception_handler
 # INTEGER both stop at 2**63 - 1, and a larger one would fail in the database instead.
 MAX_INT = 2**63 - 1
 MAX_QUERY_STRING = 2048  # characters; URLs past this are refused with a 414
+
+
+def staff_with(*permissions: str) -> type[BasePermission]:
+    """A DRF permission class: an active staff user holding every one of `permissions`."""
+
+    class StaffWith(BasePermission):
+        message = f"Staff with the permission {' and '.join(permissions)} only."
+
+        def has_permission(self, request, view):
+            user = request.user
+            return bool(user and user.is_active and user.is_staff and user.has_perms(permissions))
+
+    StaffWith.__name__ = StaffWith.__qualname__ = f"StaffWith({', '.join(permissions)})"
+    return StaffWith
 
 
 class URITooLong(APIException):

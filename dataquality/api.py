@@ -8,8 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import MAX_INT, ErrorSerializer, JsonSerializer, Query
-from config.api_permissions import staff_with
+from config.api import MAX_INT, ErrorSerializer, JsonSerializer, Query, staff_with
 from dataquality.checks import get_check
 from dataquality.dashboards import PERMISSION
 from dataquality.models import Finding, Run, Scan, Statement

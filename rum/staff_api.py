@@ -10,8 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import Query
-from config.api_permissions import staff_with
+from config.api import Query, staff_with
 from rum import queries, vitals
 from rum.dashboards import PERMISSION
 from rum.useragent import DEVICE_CLASSES
