@@ -69,9 +69,8 @@ class Filters:
                 errors[name] = f"{raw[name]!r} is not one of {', '.join(allowed)}."
         if errors:
             return cls(), errors
-        return cls(
-            entity_id, raw["type"] or None, raw["check"] or None, raw["severity"] or None
-        ), {}
+        found = cls(entity_id, *(raw[n] or None for n in ("type", "check", "severity")))
+        return found, {}
 
     def params(self) -> dict[str, str]:
         fields = [self.entity_id, self.statement_type, self.check, self.severity]
@@ -85,9 +84,12 @@ def data_quality(request, ctx):
     if redirect:
         return redirect
     filters, errors = Filters.read(request.GET)
-    context = {"filters_html": _filters_html(filters), "filter_names": Filters.NAMES}
     if errors:
-        context["errors"] = sorted(errors.items())
+        context = {
+            "filters_html": _filters_html(filters),
+            "filter_names": Filters.NAMES,
+            "errors": sorted(errors.items()),
+        }
         return ctx.render("dataquality/bad_filters.html", context, status=400)
     statements = queries.latest_statements(
         filters.entity_id, filters.statement_type, filters.check, filters.severity
@@ -100,16 +102,16 @@ def data_quality(request, ctx):
     found = queries.summary(statements)
     findings = queries.open_findings(statements, filters.check, filters.severity)
     rows = queries.StatementRows(statements, limit=TABLE_ROWS)
-    context.update(
-        {
-            "cards": _cards(found),
-            "figures": _figures(ctx.time_range, statements, filters.entity_id, findings),
-            "recommendations": _recommendations(ctx, filters, findings),
-            "filtered": bool(filters.params()),
-            "shown_rows": len(rows),
-            "total_rows": found.statements,
-        }
-    )
+    context = {
+        "filters_html": _filters_html(filters),
+        "filter_names": Filters.NAMES,
+        "cards": _cards(found),
+        "figures": _figures(ctx.time_range, statements, filters.entity_id, findings),
+        "recommendations": _recommendations(ctx, filters, findings),
+        "filtered": bool(filters.params()),
+        "shown_rows": len(rows),
+        "total_rows": found.statements,
+    }
     return ctx.render("dataquality/overview.html", context, tables=[_statements_table(rows)])
 
 
