@@ -4,8 +4,9 @@
 
 In a fresh interpreter on the bench database: 1,000 entities x 20 statements, each
 with a run (a third of them with one to three findings), then a staff user downloads
-`?export=statements` through Django's test client, reading the whole body. Reported:
-the seconds to the first byte and to the last row, and that the row count is exact.
+`?export=statements` through Django's test client, reading the whole body (after one
+warm-up request; median of three). Reported: the seconds to the first byte and to the
+last row, and that the row count is exact.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tests.bench.report import bench
 ENTITIES = 1000
 PER_ENTITY = 20
 TARGET_SECONDS = 5
+ROUNDS = 3  # the median is reported
 TARGET_FIRST_BYTE_SECONDS = 1
 
 
@@ -129,15 +131,22 @@ def measure() -> None:
     user = user or user_model.objects.create_superuser("bench", "bench@example.com", "pw")
     client = Client()
     client.force_login(user)
-    started = time.perf_counter()
-    response = client.get("/admin/dashboards/data-quality/?range=30d&export=statements")
-    if response.status_code != 200:
-        raise RuntimeError(f"the export answered HTTP {response.status_code}")
-    chunks = iter(response.streaming_content if response.streaming else [response.content])
-    body = [next(chunks)]
-    first_byte = time.perf_counter() - started
-    body.extend(chunks)
-    seconds = time.perf_counter() - started
+    url = "/admin/dashboards/data-quality/?range=30d&export=statements"
+    # A serving process is warm: the first request of an interpreter imports and compiles
+    # (URL configuration, templates) for about two seconds; one small export does that.
+    b"".join(client.get(url + "&type=cash_flow&check=totals").streaming_content)
+    timings = []
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        response = client.get(url)
+        if response.status_code != 200:
+            raise RuntimeError(f"the export answered HTTP {response.status_code}")
+        chunks = iter(response.streaming_content if response.streaming else [response.content])
+        body = [next(chunks)]
+        first_byte = time.perf_counter() - started
+        body.extend(chunks)
+        timings.append((time.perf_counter() - started, first_byte))
+    seconds, first_byte = sorted(timings)[len(timings) // 2]
     text = b"".join(body).decode()
     rows = len(list(csv.reader(io.StringIO(text)))) - 1
     print(
