@@ -199,7 +199,7 @@ class StatementRows:
 
     def _rows(self, batch: list[dict]) -> Iterator[dict]:
         types = dict(Statement.Type.choices)
-        report = self.base_url + statement_url(0).removesuffix("0")
+        report = self.base_url + statement_url("")
         recheck = self.base_url + reverse("admin:dataquality_statement_recheck", args=[0])
         recheck_before, recheck_after = recheck.split("/0/", 1)
         checks = failing_checks(row["latest_run_id"] for row in batch)
@@ -209,7 +209,7 @@ class StatementRows:
             score = row["latest_run__score"]
             yield {
                 "id": statement_id,
-                "statement": Statement.name(row["entity__name"], kind, row["period_end"]),
+                "statement": Statement.label(row["entity__name"], kind, row["period_end"]),
                 "url": f"{report}{statement_id}",
                 "entity": row["entity__name"],
                 "type": kind,
