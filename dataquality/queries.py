@@ -80,7 +80,7 @@ def open_issues_by_check(findings) -> pd.DataFrame:
     """`findings`: a Finding queryset (e.g. `open_findings(...)`)."""
     rows = findings.order_by().values("check_key", "severity").annotate(count=Count("id"))
     frame = pd.DataFrame(list(rows), columns=["check_key", "severity", "count"])
-    frame["check"] = [get_check(k).title if get_check(k) else k for k in frame["check_key"]]
+    frame["check"] = [check_title(k) for k in frame["check_key"]]
     return frame
 
 
