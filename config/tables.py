@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from config import audit
@@ -40,8 +40,12 @@ class Table:
     name: str
     title: str
     columns: list[Column]
+    # A list, or any sized re-iterable that reads its rows lazily (for streamed tables).
     rows: list[dict] = field(default_factory=list)
     empty: str = "No data yet."
+    # Long tables: the CSV is sent as its rows are read (StreamingHttpResponse), so the
+    # first byte leaves at once and the rows are never all in memory.
+    streamed: bool = False
 
     def cells(self) -> list[list[Cell]]:
         return [[self._cell(column, row) for column in self.columns] for row in self.rows]
@@ -62,18 +66,42 @@ class Table:
             numeric=column.numeric,
         )
 
-    def csv_response(self, filename_stem: str) -> HttpResponse:
+    def csv_response(self, filename_stem: str) -> HttpResponse | StreamingHttpResponse:
         audit.record("export", f"{filename_stem}-{self.name}", rows=len(self.rows))
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        kind = "text/csv; charset=utf-8"
+        if self.streamed:
+            response = StreamingHttpResponse(self._csv_chunks(), content_type=kind)
+        else:
+            response = HttpResponse("".join(self._csv_chunks()), content_type=kind)
         response["Content-Disposition"] = (
             f'attachment; filename="{filename_stem}-{self.name}-{stamp}.csv"'
         )
-        writer = csv.writer(response)
-        writer.writerow([c.title for c in self.columns])
-        for row in self.rows:
-            writer.writerow([csv_safe(row.get(c.key)) for c in self.columns])
         return response
+
+    def _csv_chunks(self, rows_per_chunk: int = 500) -> Iterator[str]:
+        buffer = _Lines()
+        writer = csv.writer(buffer)
+        writer.writerow([c.title for c in self.columns])
+        for count, row in enumerate(self.rows, 1):
+            writer.writerow([csv_safe(row.get(c.key)) for c in self.columns])
+            if count % rows_per_chunk == 0:
+                yield buffer.take()
+        yield buffer.take()
+
+
+class _Lines:
+    """A file-like sink for csv.writer that hands its lines over in chunks."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def write(self, line: str) -> None:
+        self.lines.append(line)
+
+    def take(self) -> str:
+        text, self.lines = "".join(self.lines), []
+        return text
 
 
 def csv_safe(value: Any) -> Any:

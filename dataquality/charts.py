@@ -36,8 +36,11 @@ def score_trend(frame: pd.DataFrame, title: str = "Average score over time") -> 
                 x=rows["time"],
                 y=rows["score"].round(1),
                 name="All statements" if overall else str(group),
-                mode="lines",
+                # Markers as well as lines: after the first scan there is one point,
+                # which a line alone does not draw.
+                mode="lines+markers",
                 line={"width": 3 if overall else 1.2, "color": "#212529" if overall else None},
+                marker={"size": 6 if overall else 4},
                 opacity=1 if overall else 0.75,
             )
         )

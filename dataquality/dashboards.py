@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
 import pandas as pd
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -12,8 +15,8 @@ from config import dashboards
 from config.query_string import query_id
 from config.tables import Column, Table
 from dataquality import charts, history, queries
-from dataquality.checks import get_check
-from dataquality.models import Entity, LineItem, Statement
+from dataquality.checks import REGISTRY, all_checks, get_check
+from dataquality.models import Entity, LineItem, Severity, Statement
 
 PERMISSION = "dataquality.view_dashboard"
 TREND_ENTITIES = 8
@@ -38,46 +41,101 @@ def _month_by_default(request):
     return HttpResponseRedirect(f"?{query.urlencode()}")
 
 
+@dataclass(frozen=True)
+class Filters:
+    """The page's filters, read strictly: a bad or repeated value is a 400 naming it."""
+
+    entity_id: int | None = None
+    statement_type: str | None = None
+    check: str | None = None
+    severity: str | None = None
+
+    NAMES = ("entity", "type", "check", "severity")
+
+    @classmethod
+    def read(cls, query) -> tuple[Filters, dict[str, str]]:
+        errors = {n: "Give this filter once." for n in cls.NAMES if len(query.getlist(n)) > 1}
+        raw = {n: query.get(n, "") for n in cls.NAMES if n not in errors}
+        entity_id = query_id(raw.get("entity"))
+        if raw.get("entity") and entity_id is None:
+            errors["entity"] = f"{raw['entity']!r} is not an entity id."
+        choices = {
+            "type": Statement.Type.values,
+            "check": list(REGISTRY),
+            "severity": Severity.values,
+        }
+        for name, allowed in choices.items():
+            if raw.get(name) and raw[name] not in allowed:
+                errors[name] = f"{raw[name]!r} is not one of {', '.join(allowed)}."
+        if errors:
+            return cls(), errors
+        found = cls(entity_id, *(raw[n] or None for n in ("type", "check", "severity")))
+        return found, {}
+
+    def params(self) -> dict[str, str]:
+        fields = [self.entity_id, self.statement_type, self.check, self.severity]
+        values = zip(self.NAMES, fields, strict=True)
+        return {name: str(value) for name, value in values if value}
+
+
 @dashboards.page("data-quality", "Data quality", permission=PERMISSION, order=30)
 def data_quality(request, ctx):
     redirect = _month_by_default(request)
     if redirect:
         return redirect
-    entity_id, statement_type, error = _filters(request)
-    if error:
-        return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
-    statements = queries.latest_statements(entity_id, statement_type)
+    filters, errors = Filters.read(request.GET)
+    if errors:
+        context = {
+            "filters_html": _filters_html(filters),
+            "filter_names": Filters.NAMES,
+            "errors": sorted(errors.items()),
+        }
+        return ctx.render("dataquality/bad_filters.html", context, status=400)
+    statements = queries.latest_statements(
+        filters.entity_id, filters.statement_type, filters.check, filters.severity
+    )
+    exporting = bool(request.GET.get("export"))
+    if exporting:  # the CSV needs the table only, with links that work outside the page
+        base_url = request.build_absolute_uri("/").removesuffix("/")
+        rows = queries.StatementRows(statements, base_url=base_url)
+        return ctx.render("", tables=[_statements_table(rows)])
     found = queries.summary(statements)
-    table = _statements_table(statements, exporting=bool(request.GET.get("export")))
+    findings = queries.open_findings(statements, filters.check, filters.severity)
+    rows = queries.StatementRows(statements, limit=TABLE_ROWS)
     context = {
+        "filters_html": _filters_html(filters),
+        "filter_names": Filters.NAMES,
         "cards": _cards(found),
-        "figures": _figures(ctx.time_range, statements, entity_id),
-        "filters_html": render_to_string(
-            "dataquality/_filters.html",
-            {
-                "entities": Entity.objects.order_by("name").values_list("id", "name"),
-                "types": Statement.Type.choices,
-                "entity_id": entity_id,
-                "statement_type": statement_type,
-            },
-        ),
-        "shown_rows": min(found.statements, TABLE_ROWS),
+        "figures": _figures(ctx.time_range, statements, filters.entity_id, findings),
+        "recommendations": _recommendations(ctx, filters, findings),
+        "filtered": bool(filters.params()),
+        "shown_rows": len(rows),
         "total_rows": found.statements,
     }
-    return ctx.render("dataquality/overview.html", context, tables=[table])
+    return ctx.render("dataquality/overview.html", context, tables=[_statements_table(rows)])
 
 
-def _filters(request):
-    raw_entity = request.GET.get("entity", "")
-    statement_type = request.GET.get("type", "") or None
-    entity_id = None
-    if raw_entity:
-        entity_id = query_id(raw_entity)
-        if entity_id is None:
-            return None, None, f"entity must be an entity id, not {raw_entity!r}.\n"
-    if statement_type and statement_type not in Statement.Type.values:
-        return None, None, f"type must be one of {', '.join(Statement.Type.values)}.\n"
-    return entity_id, statement_type, None
+def _filters_html(filters: Filters) -> str:
+    return render_to_string(
+        "dataquality/_filters.html",
+        {
+            "entities": Entity.objects.order_by("name").values_list("id", "name"),
+            "types": Statement.Type.choices,
+            "checks": [(c.key, c.title) for c in all_checks()],
+            "severities": Severity.choices,
+            "filters": filters,
+        },
+    )
+
+
+def _recommendations(ctx, filters: Filters, findings) -> list[dict]:
+    """What to fix first (the e-mail report's list), each with a link to its statements."""
+    page = reverse("admin:dashboard", args=["data-quality"])
+    out = []
+    for item in queries.recommendations(findings):
+        query = {**ctx.time_range.params(), **filters.params(), "check": item["check_key"]}
+        out.append({**item, "url": f"{page}?{urlencode(query)}"})
+    return out
 
 
 def _cards(found: queries.Summary) -> list[dashboards.Card]:
@@ -106,15 +164,17 @@ def _cards(found: queries.Summary) -> list[dashboards.Card]:
     ]
 
 
-def _figures(time_range, statements, entity_id) -> list:
+def _figures(time_range, statements, entity_id, findings) -> list:
     entity_ids = [entity_id] if entity_id else None
     runs = history.load_runs(time_range.start, time_range.end, entity_ids)
     runs = runs[runs["statement_id"].isin(statements.values_list("id", flat=True))]
     figures = []
     if not runs.empty:
         step = max(time_range.step_seconds, 3600)
-        times = pd.date_range(time_range.start, time_range.end, freq=f"{step}s")
-        overall = history.trend(runs, list(times))
+        times = list(pd.date_range(time_range.start, time_range.end, freq=f"{step}s"))
+        if times[-1] < time_range.end:  # the latest scan shows, whatever the step
+            times.append(time_range.end)
+        overall = history.trend(runs, times)
         worst = (
             history.as_of(runs, time_range.end)
             .groupby("entity")["score"]
@@ -122,22 +182,21 @@ def _figures(time_range, statements, entity_id) -> list:
             .nsmallest(TREND_ENTITIES)
             .index
         )
-        per_entity = history.trend(runs[runs["entity"].isin(worst)], list(times), by="entity")
+        per_entity = history.trend(runs[runs["entity"].isin(worst)], times, by="entity")
         title = "Average score over time (overall and the lowest-scoring entities)"
         figures.append(charts.score_trend(pd.concat([overall, per_entity]), title))
-    issues = queries.open_issues_by_check(statements)
+    issues = queries.open_issues_by_check(findings)
     if not issues.empty:
         figures.append(charts.issues_by_check(issues))
     return figures
 
 
-def _statements_table(statements, exporting: bool) -> Table:
-    rows = statements.select_related("entity", "latest_run").order_by(
-        "latest_run__score", "entity__name", "-period_end"
-    )
-    if not exporting:
-        rows = rows[:TABLE_ROWS]
-    recheck = "admin:dataquality_statement_recheck"
+def _label(text: str):
+    """A link column's text on the page; its CSV cell is the link itself."""
+    return lambda _url: text
+
+
+def _statements_table(rows: queries.StatementRows) -> Table:
     return Table(
         "statements",
         "Statements (lowest score first)",
@@ -149,29 +208,14 @@ def _statements_table(statements, exporting: bool) -> Table:
             Column("score", "Score", numeric=True, css="score_css"),
             Column("issues", "Issues", numeric=True),
             Column("critical", "Critical", numeric=True),
+            Column("failing", "Failing checks"),
             Column("last_checked", "Last checked", format=_fmt_time),
-            Column("details", "Details", link="url"),
-            Column("recheck", "Re-check", link="recheck_url"),
+            Column("url", "Details", format=_label("view details"), link="url"),
+            Column("recheck_url", "Re-check", format=_label("re-check"), link="recheck_url"),
         ],
-        rows=[
-            {
-                "statement": str(s),
-                "url": queries.statement_url(s.pk),
-                "entity": s.entity.name,
-                "type": s.get_statement_type_display(),
-                "period_end": s.period_end.isoformat(),
-                "score": s.latest_run.score if s.latest_run else None,
-                "score_css": queries.score_css(s.latest_run.score if s.latest_run else None),
-                "issues": s.latest_run.issues if s.latest_run else None,
-                "critical": s.latest_run.critical if s.latest_run else None,
-                "last_checked": s.latest_run.created_at if s.latest_run else None,
-                "details": "view details",
-                "recheck": "re-check",
-                "recheck_url": reverse(recheck, args=[s.pk]),
-            }
-            for s in rows
-        ],
+        rows=rows,
         empty="No statements yet: import some under Statements › Import statements.",
+        streamed=True,
     )
 
 

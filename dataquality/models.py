@@ -79,7 +79,12 @@ class Statement(models.Model):
         indexes = [models.Index(fields=["period_end"], name="dq_statement_period")]
 
     def __str__(self):
-        return f"{self.entity} {self.get_statement_type_display().lower()} {self.period_end}"
+        return self.label(self.entity, self.get_statement_type_display(), self.period_end)
+
+    @staticmethod
+    def label(entity, type_label, period_end) -> str:
+        """How a statement is named everywhere (also for rows read without the model)."""
+        return f"{entity} {type_label.lower()} {period_end}"
 
 
 class LineItem(models.Model):

@@ -14,15 +14,14 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from dataquality.checks import get_check
 from dataquality.history import as_of, load_runs
 from dataquality.models import (
-    PENALTIES,
     Finding,
     ReportDelivery,
     ReportSubscription,
     Statement,
 )
+from dataquality.queries import recommendations
 
 log = logging.getLogger(__name__)
 PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
@@ -109,30 +108,10 @@ def build_report(subscription: ReportSubscription, now: datetime | None = None) 
         }
         for row in worst.itertuples()
     ]
-    report.recommendations = _recommendations(open_findings)
+    report.recommendations = recommendations(
+        Finding.objects.filter(run_id__in=current["run_id"].tolist())
+    )
     return report
-
-
-def _recommendations(findings: list[dict]) -> list[dict]:
-    """One line per check with open findings, the most costly (score points) first."""
-    by_check: dict[str, dict] = {}
-    for finding in findings:
-        entry = by_check.setdefault(finding["check_key"], {"statements": set(), "points": 0})
-        entry["statements"].add(finding["statement_id"])
-        entry["points"] += PENALTIES.get(finding["severity"], 0)
-    ranked = sorted(by_check.items(), key=lambda kv: -kv[1]["points"])
-    out = []
-    for key, entry in ranked[:5]:
-        check = get_check(key)
-        out.append(
-            {
-                "check": check.title if check else key,
-                "statements": len(entry["statements"]),
-                "points": entry["points"],
-                "text": check.recommendation if check else "",
-            }
-        )
-    return out
 
 
 def _statement_names(ids: list[int]) -> dict[int, str]:

@@ -42,10 +42,11 @@ def with_range(context, url, **params):
 
 @register.simple_tag(takes_context=True)
 def hidden_filters(context):
-    """Hidden inputs carrying the page's filters through the time-range form."""
+    """Hidden inputs carrying the page's filters through the time-range form (but not
+    those its filter bar has as fields, `filter_names`: each would be sent twice)."""
     from django.utils.html import format_html, format_html_join
 
-    skip = {"range", "start", "end", "export"}
+    skip = {"range", "start", "end", "export", *context.get("filter_names", ())}
     query = context["request"].GET
     pairs = [(k, v) for k in query for v in query.getlist(k) if k not in skip]
     if not pairs:

@@ -42,3 +42,27 @@ def test_a_user_drills_down_from_the_dashboard_and_rechecks(logged_in_page, live
     assert "Re-check of Globex balance sheet" in page.locator(".messagelist").inner_text()
     assert Run.objects.filter(statement__entity__name="Globex").count() == 2
     assert page.locator("#table-runs tbody tr").count() == 2
+
+
+def test_a_user_follows_a_recommendation_then_narrows_by_severity(
+    logged_in_page, live_server, checked
+):
+    page = logged_in_page
+    page.goto(f"{live_server.url}/admin/dashboards/data-quality/")
+    page.wait_for_selector(".dashboard-figure .main-svg")
+    trend = page.locator(".dashboard-figure").first
+    assert trend.locator(".scatterlayer .points path").count() >= 1  # the one scan, a point
+    panel = page.locator("#recommendations")
+    assert "Balance-sheet equation" in panel.inner_text()
+    panel.locator("a", has_text="Balance-sheet equation").click()
+    page.wait_for_url("**check=balance_equation**")
+    rows = page.locator("#table-statements tbody tr")
+    assert rows.count() == 1
+    assert "Balance-sheet equation" in rows.first.inner_text()  # its failing checks
+
+    # The filter bar carries the check once; choosing a severity keeps it.
+    page.select_option("select[name=severity]", "low")
+    page.click(".dashboard-toolbar button[type=submit]")
+    page.wait_for_url("**severity=low**")
+    assert "check=balance_equation" in page.url
+    assert page.locator("#table-statements .empty").count() == 1

@@ -4,7 +4,7 @@ import pytest
 
 from dataquality import demo
 from dataquality.models import Finding, Run, Statement
-from dataquality.queries import summary
+from dataquality.queries import open_findings, recommendations, summary
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +22,8 @@ def test_the_demo_fills_the_dashboard_with_a_trend_and_every_kind_of_defect():
     assert {"missing_data", "balance_equation", "outliers", "duplicates", "freshness"} <= (
         open_checks
     )
+    # the dashboard's "What to fix first" has something to say
+    assert len(recommendations(open_findings(Statement.objects.all()))) == 5
     # corrections over the weeks: the first scan scored lower than the last
     first = Run.objects.order_by("created_at").first().scan
     first_average = sum(first.runs.values_list("score", flat=True)) / statements
