@@ -15,7 +15,6 @@ too, and used to be blamed):
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from dataquality.checks.base import Check, Param, per_statement
 
@@ -29,19 +28,27 @@ def row_medians(values: np.ndarray):
     """
     ordered = np.sort(values, axis=1)
     known = np.isfinite(values).sum(axis=1)
-    last = np.maximum(known - 1, 0)[:, None]
-
-    def at(position):
-        return np.take_along_axis(ordered, position, axis=1)[:, 0]
-
-    middle = (at(last // 2) + at((last + 1) // 2)) / 2
+    last = np.maximum(known - 1, 0)
+    rows = np.arange(len(values))
+    middle = (ordered[rows, last // 2] + ordered[rows, (last + 1) // 2]) / 2
     none = known == 0
     return (
         known,
         np.where(none, np.nan, middle),
         np.where(none, np.nan, ordered[:, 0]),
-        np.where(none, np.nan, at(last)),
+        np.where(none, np.nan, ordered[rows, last]),
     )
+
+
+def shifted(values: np.ndarray, history: np.ndarray, by: int) -> np.ndarray:
+    """values[i - by] where it is in the same history as i (rows sorted by history and
+    period), else NaN: groupby().shift() without the groupby."""
+    out = np.full(len(values), np.nan)
+    if by > 0:
+        out[by:] = np.where(history[by:] == history[:-by], values[:-by], np.nan)
+    else:
+        out[:by] = np.where(history[:by] == history[-by:], values[-by:], np.nan)
+    return out
 
 
 def relative_change(value, reference):
@@ -76,16 +83,16 @@ class InconsistentValues(Check):
 
     def run(self, data, settings):
         series = data.series.sort_values(GROUP + ["period"])
-        by_history = series.groupby(GROUP)["value"]
-        value = series["value"].to_numpy()
+        history = series.groupby(GROUP, sort=False).ngroup().to_numpy()
+        value = series["value"].to_numpy(dtype=float)
         limit = settings.params["max_change_percent"] / 100
 
         # A history of two periods has one neighbour each: the later one is judged on it.
-        pair = (by_history.transform("size") == 2).to_numpy()
+        pair = np.bincount(history)[history] == 2
 
         def beyond(shifts, alone_counts):
             """Where the value is more than the limit off the median of these periods."""
-            around = np.column_stack([by_history.shift(k).to_numpy() for k in shifts])
+            around = np.column_stack([shifted(value, history, k) for k in shifts])
             known, median, low, high = row_medians(around)
             # The median of two is their mean: a reference only when the two agree (one
             # may be the wrong value).
@@ -99,12 +106,8 @@ class InconsistentValues(Check):
         # Up to three periods before: a change of level, flagged where it starts (not
         # again in the next period, whose earlier periods are still mostly the old level).
         jump = beyond([1, 2, 3], alone_counts=pair)
-        seen = (
-            pd.Series(odd | jump, index=series.index)
-            .groupby([series[c] for c in GROUP])
-            .shift(1, fill_value=False)
-        )
-        flagged = data.in_targets(series[odd | (jump & ~seen.to_numpy(dtype=bool))])
+        seen = shifted((odd | jump).astype(float), history, 1) == 1
+        flagged = data.in_targets(series[odd | (jump & ~seen)])
         return per_statement(
             flagged,
             settings.severity,
