@@ -3,7 +3,9 @@
 The statements are imported with a batch of defects; four weekly scans follow
 in the past, and before each one a few statements are "corrected" (imported
 again clean), so the score trend climbs. Some defects are never fixed: nulls,
-an unbalanced balance sheet, an outlier, a duplicate, and a stale entity.
+an unbalanced balance sheet (and one whose total assets are empty), a balance
+sheet that cannot be checked, an outlier (and one on net income), a sign error,
+a duplicate, and a stale entity.
 """
 
 from __future__ import annotations
@@ -27,8 +29,22 @@ DEFECTS = {
     "duplicates": 6,
     "negatives": 6,
     "outliers": 10,
+    "equation_empty_total": 3,
+    "equation_not_evaluable": 3,
+    "sign_errors": 4,
+    "total_outliers": 4,
 }
-KEPT = {"missing_high", "missing_critical", "equation", "outliers", "duplicates"}
+KEPT = {
+    "missing_high",
+    "missing_critical",
+    "equation",
+    "outliers",
+    "duplicates",
+    "equation_empty_total",
+    "equation_not_evaluable",
+    "sign_errors",
+    "total_outliers",
+}
 KEPT_EACH = 3
 WEEKS = 4
 

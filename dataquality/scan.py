@@ -57,10 +57,10 @@ STATEMENT_COLUMNS = ["statement_id", "entity_id", "statement_type", "period_end"
 
 SCALES_SQL = """
 SELECT s.entity_id, s.statement_type, li.metric, li.period,
-       CAST(li.value AS DOUBLE PRECISION) AS value
+       CAST(li.value AS DOUBLE PRECISION) AS value, li.is_total
 FROM dataquality_lineitem li
 JOIN dataquality_statement s ON s.id = li.statement_id
-WHERE li.is_total = FALSE AND li.period = s.period_end AND li.value IS NOT NULL
+WHERE li.period = s.period_end AND li.value IS NOT NULL
   AND s.entity_id % {every} = 0
 """
 # Entities the pooled outlier scales are estimated from: a median absolute
@@ -72,6 +72,7 @@ SCALES_TYPES = {
     "metric": "str",
     "period": "str",
     "value": "float",
+    "is_total": "bool",
 }
 
 

@@ -70,6 +70,14 @@ KINDS = {
     "duplicates": ("balance_sheet", "income_statement", "cash_flow"),
     "negatives": ("income_statement",),
     "outliers": ("income_statement", "cash_flow"),
+    # A balance sheet off balance with its total assets left empty.
+    "equation_empty_total": ("balance_sheet",),
+    # A side's total left empty with one of its components empty too.
+    "equation_not_evaluable": ("balance_sheet",),
+    # Operating cash flow negated in one quarter that has a later one.
+    "sign_errors": ("cash_flow",),
+    # Net income (a total line with no components) 20-60 times too large.
+    "total_outliers": ("income_statement",),
 }
 # Lines an outlier is planted in: stable ones, where a 20x value is unmistakable.
 OUTLIER_LINES = {
@@ -206,6 +214,18 @@ def _statement(kind, layout, base, weights, rng) -> list[dict]:
                 "is_total": True,
             }
         )
+    if kind == "income_statement":
+        # A total line with no components, as exports give it: nothing sums it up.
+        by_metric = {x["metric"]: x["value"] for x in lines}
+        lines.append(
+            {
+                "metric": "net_income",
+                "category": "income",
+                "parent": "",
+                "value": by_metric["total_revenue"] - by_metric["total_expenses"],
+                "is_total": True,
+            }
+        )
     return lines
 
 
@@ -214,18 +234,24 @@ def _plant(statements: dict, wanted: dict[str, int], rng) -> list[Defect]:
     used: set = set()
     outlier_series: set = set()
     keys = sorted(statements)
+    last = {}
+    for entity, kind, period_end in keys:
+        last[(entity, kind)] = max(period_end, last.get((entity, kind), period_end))
     for kind, count in wanted.items():
         candidates = [k for k in keys if k[1] in KINDS[kind] and k not in used]
+        if kind == "sign_errors":
+            # a later, correct quarter must follow: it is the one that used to be blamed
+            candidates = [k for k in candidates if k[2] < last[k[:2]]]
         rng.shuffle(candidates)
         for key in candidates:
             if count == 0:
                 break
-            if kind == "outliers" and key[:2] in outlier_series:
-                continue  # one outlier per history, so the median stays a clean value
+            if kind in ONE_PER_HISTORY and (kind, *key[:2]) in outlier_series:
+                continue  # one per history, so the median stays a clean value
             metric = _plant_one(kind, statements[key], rng)
             used.add(key)
-            if kind == "outliers":
-                outlier_series.add(key[:2])
+            if kind in ONE_PER_HISTORY:
+                outlier_series.add((kind, *key[:2]))
             planted.append(Defect(kind, key[0], key[1], key[2], metric))
             count -= 1
     return planted
@@ -239,12 +265,27 @@ def _plant_one(kind: str, lines: list[dict], rng) -> str:
         for line in rng.sample(parts, 2 if kind == "missing_high" else 5):
             line["value"] = None
         return ""
-    if kind == "equation":
+    if kind in ("equation", "equation_empty_total"):
         line = by_metric["property_plant_equipment"]
         delta = by_metric["total_assets"]["value"] * rng.uniform(0.05, 0.2)
         line["value"] += delta
         by_metric["total_assets"]["value"] += delta
+        if kind == "equation_empty_total":
+            by_metric["total_assets"]["value"] = None
         return "total_assets"
+    if kind == "equation_not_evaluable":
+        total = rng.choice(["total_assets", "total_liabilities", "total_equity"])
+        by_metric[total]["value"] = None
+        rng.choice([x for x in parts if x["parent"] == total])["value"] = None
+        return total
+    if kind == "sign_errors":
+        line = by_metric["operating_cash_flow"]
+        by_metric[line["parent"]]["value"] -= 2 * line["value"]
+        line["value"] = -line["value"]
+        return line["metric"]
+    if kind == "total_outliers":
+        by_metric["net_income"]["value"] *= rng.uniform(20, 60)
+        return "net_income"
     if kind == "totals":
         line = rng.choice([x for x in parts if x["category"] in ("assets", "revenue")])
         line["value"] *= rng.uniform(1.1, 1.3)  # the total was not updated
@@ -268,6 +309,8 @@ def _plant_one(kind: str, lines: list[dict], rng) -> str:
 
 
 OUTLIER_LINES_ALL = {m for lines in OUTLIER_LINES.values() for m in lines}
+# Defects judged against the entity's other periods: one per history.
+ONE_PER_HISTORY = {"outliers", "sign_errors", "total_outliers"}
 
 
 def _rows(statements: dict) -> pd.DataFrame:

@@ -90,8 +90,58 @@ class ScanData:
         own = items[(items["period"] == items["period_end"]) & ~items["is_total"]]
         return own.drop_duplicates(["entity_id", "statement_type", "metric", "period"])
 
+    @cached_property
+    def component_sums(self) -> pd.DataFrame:
+        """Per total line (indexed by its id): its components' sum, and whether all are known.
+
+        A total whose components are not all known cannot be verified by summing.
+        """
+        return sum_components(self.unique_items)
+
+    @cached_property
+    def total_series(self) -> pd.DataFrame:
+        """Each statement's own-period total lines, with `verified`: the totals check can sum
+        its components (all known). The others are checked by nothing but their history."""
+        items = self.unique_items
+        own = items[(items["period"] == items["period_end"]) & items["is_total"]]
+        own = own.drop_duplicates(["entity_id", "statement_type", "metric", "period"])
+        sums = self.component_sums
+        complete = sums.index[sums["complete"]]
+        return own.assign(verified=own["id"].isin(complete).to_numpy())
+
     def in_targets(self, frame: pd.DataFrame) -> pd.DataFrame:
         return frame[frame["statement_id"].isin(self.targets)]
+
+
+def sum_components(items: pd.DataFrame, values: pd.Series | None = None) -> pd.DataFrame:
+    """Per parent id: `sum` of its components' values and `complete` (none is empty)."""
+    values = items["value"] if values is None else values
+    has_parent = items["parent_id"].notna()
+    grouped = values[has_parent].groupby(items.loc[has_parent, "parent_id"].astype("int64"))
+    out = pd.DataFrame({"sum": grouped.sum(), "count": grouped.count(), "size": grouped.size()})
+    out["complete"] = out["count"] == out["size"]
+    return out[["sum", "complete"]]
+
+
+# Levels of nested subtotals an empty total is rebuilt through.
+MAX_TOTAL_DEPTH = 5
+
+
+def fill_empty_totals(items: pd.DataFrame) -> pd.Series:
+    """`value`, with each empty total computed from its components where all are known
+    (through nested subtotals); a total with an empty component stays empty."""
+    values = items["value"].copy()
+    for _ in range(MAX_TOTAL_DEPTH):
+        empty = values.isna() & items["is_total"]
+        if not empty.any():
+            break
+        sums = sum_components(items, values)
+        computed = items["id"].map(sums["sum"].where(sums["complete"]))
+        fill = empty & computed.notna()
+        if not fill.any():
+            break
+        values[fill] = computed[fill]
+    return values
 
 
 def empty_findings() -> pd.DataFrame:

@@ -7,7 +7,8 @@ magnitude; a sign error is the negative-balances check's business). A unit
 error of x1000 or /1000 scores the same. The spread of those deviations is the
 median absolute deviation pooled per metric across all entities, so a metric
 that is volatile by nature (financing cash flow) needs a larger jump to count
-than a stable one.
+than a stable one. Every line is judged, except totals the totals check
+verifies (their components all known): those move with their components.
 
 Why not the textbook methods: a plain z-score cannot exceed (n-1)/sqrt(n), so
 with 10 or fewer periods |z| > 3 never fires; a modified z-score pooled per
@@ -45,6 +46,11 @@ def relative_deviations(series: pd.DataFrame, min_periods: int) -> pd.DataFrame:
     zero (retained earnings of a company near break-even: the signed median is
     small next to the typical magnitude): their level is not defined, and the
     inconsistent-values check already reports their swings.
+
+    Total lines (`is_total`) are often differences (net income, net change in
+    cash) that pass near zero in a normal quarter: below their usual
+    magnitude they deviate by the share they fall short (at most 1), not by a
+    fold change, so only values far above it count.
     """
     valid = series[series["value"].notna() & (series["value"] != 0)]
     magnitude = valid["value"].abs()
@@ -57,7 +63,10 @@ def relative_deviations(series: pd.DataFrame, min_periods: int) -> pd.DataFrame:
     keep = ((size >= min_periods) & has_level).to_numpy()
     out = valid[keep].copy()
     ratio = (magnitude[keep] / median[keep]).to_numpy()
-    out["deviation"] = np.maximum(ratio, 1 / ratio) - 1
+    fold = np.maximum(ratio, 1 / ratio) - 1
+    if "is_total" in out:
+        fold = np.where(out["is_total"].to_numpy(dtype=bool), np.abs(ratio - 1), fold)
+    out["deviation"] = fold
     return out
 
 
@@ -89,7 +98,10 @@ def outlier_scores(series: pd.DataFrame, scales: pd.Series | None, min_periods: 
 class Outliers(Check):
     key = "outliers"
     title = "Outliers"
-    description = "A value far from the entity's usual level for that metric."
+    description = (
+        "A value far from the entity's usual level for that metric, on any line but a "
+        "total the totals check verifies."
+    )
     default_severity = "medium"
     recommendation = (
         "Compare the value with the source document: a value this far from the entity's "
@@ -114,8 +126,15 @@ class Outliers(Check):
     )
 
     def run(self, data, settings):
-        scored = outlier_scores(data.series, data.scales, settings.params["min_periods"])
-        flagged = data.in_targets(scored[scored["score"] > settings.params["cutoff"]])
+        # Totals that the totals check verifies move with their components and are left
+        # to it; the others (net income, a total with an empty component) only have
+        # their history to be judged on. Their median uses every period of the total.
+        points = pd.concat(
+            [data.series.assign(verified=False), data.total_series], ignore_index=True
+        )
+        scored = outlier_scores(points, data.scales, settings.params["min_periods"])
+        flagged = scored[(scored["score"] > settings.params["cutoff"]) & ~scored["verified"]]
+        flagged = data.in_targets(flagged)
         return per_statement(
             flagged,
             settings.severity,

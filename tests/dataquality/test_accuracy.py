@@ -87,6 +87,9 @@ def test_outliers_are_found_with_high_recall_and_precision(scanned):
     flagged = {((e, t, p), m) for e, t, p, m in items}
     recall = len(flagged & planted) / len(planted)
     precision = len(flagged & planted) / len(flagged)
+    print(f"\nscan outliers: recall {recall:.2f} precision {precision:.2f}, {len(flagged)} flagged")
+    counts = findings.groupby("check_key").size().to_dict()
+    print(f"findings per check: {counts}")
     assert recall >= 0.95, recall
     assert precision >= 0.6, precision
 

@@ -96,6 +96,24 @@ def test_a_jump_beyond_the_threshold_is_an_inconsistent_value():
     assert finding.statement.period_end.isoformat() == "2023-09-30"
 
 
+def test_a_lasting_change_of_level_is_flagged_once_where_it_starts():
+    load_csv(income_series("Acme", [100, 105, 102, 400, 410, 405, 398]))
+    scan_all()
+    [finding] = findings("inconsistent_values")
+    assert finding.statement.period_end.isoformat() == "2023-12-31"
+
+
+def test_a_balance_sheet_without_a_side_is_not_evaluable():
+    load_csv(balance_sheet(assets=(600, 400), liabilities=(500,), equity=()))
+    scan_all()
+    [finding] = findings("balance_equation")
+    assert finding.severity == "medium"
+    assert finding.description == (
+        "Not evaluable: there are no equity lines, so assets = liabilities + equity "
+        "cannot be checked."
+    )
+
+
 def test_the_inconsistency_threshold_is_configurable():
     load_csv(income_series("Acme", [100, 110, 340, 350]))
     configure("inconsistent_values", max_change_percent=250.0)

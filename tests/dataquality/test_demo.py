@@ -3,7 +3,7 @@ import io
 import pytest
 
 from dataquality import demo
-from dataquality.models import Finding, Run, Statement
+from dataquality.models import Finding, LineItem, Run, Statement
 from dataquality.queries import open_findings, recommendations, summary
 
 pytestmark = pytest.mark.django_db
@@ -19,9 +19,26 @@ def test_the_demo_fills_the_dashboard_with_a_trend_and_every_kind_of_defect():
             "check_key", flat=True
         )
     )
-    assert {"missing_data", "balance_equation", "outliers", "duplicates", "freshness"} <= (
-        open_checks
-    )
+    assert {
+        "missing_data",
+        "balance_equation",
+        "outliers",
+        "duplicates",
+        "freshness",
+        "inconsistent_values",
+    } <= open_checks
+    latest = Finding.objects.filter(run_id__in=Statement.objects.values("latest_run"))
+    # an empty total computed from its components, a sheet that cannot be checked
+    equation = latest.filter(check_key="balance_equation")
+    assert equation.filter(description__contains="computed from its components").exists()
+    assert equation.filter(description__startswith="Not evaluable:").exists()
+    # an outlier on net income, a total line nothing sums
+    flagged = [
+        i
+        for ids in latest.filter(check_key="outliers").values_list("sample_ids", flat=True)
+        for i in ids
+    ]
+    assert LineItem.objects.filter(id__in=flagged, metric="net_income").exists()
     # the dashboard's "What to fix first" has something to say
     assert len(recommendations(open_findings(Statement.objects.all()))) == 5
     # corrections over the weeks: the first scan scored lower than the last
