@@ -20,6 +20,7 @@ import pytest
 from django.utils import timezone
 
 from config import dashboards, display_time
+from tests.alerts.conftest import metric  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -256,3 +257,23 @@ def test_the_data_quality_report_says_its_period_in_local_time(kolkata):
     for body in (text, html):
         assert "2026-01-08 08:30 IST to 2026-01-15 08:30 IST" in body
         assert "(UTC)" not in body and "03:00" not in body
+
+
+def test_the_rule_preview_draws_and_lists_local_times(kolkata, admin_client, metric):  # noqa: F811
+    from tests.alerts.conftest import Clock
+
+    clock = Clock(metric)
+    for m in range(1, 120):
+        metric.add(clock.minute(m), 150 if 30 <= m < 60 else 50)
+    form = {
+        "name": "Preview me", "severity": "high", "source": metric.key, "aggregation": "max",
+        "window_minutes": "5", "operator": "gt", "threshold": "100", "resolve_threshold": "",
+        "for_minutes": "0", "filters": "", "group_by": "",
+    }  # fmt: skip
+    answer = admin_client.post("/admin/alerts/rule/preview/", form).json()
+    fired = next(t for t in answer["figure"]["data"] if t["name"] == "would have fired")
+    # Evaluated at whole minutes: the sample of minute 30 is seen at minute 31.
+    local = clock.minute(31).astimezone(LOCAL)
+    assert [x[:16] for x in fired["x"]] == [f"{local:%Y-%m-%dT%H:%M}"]
+    assert f"{local:%Y-%m-%d %H:%M}" in answer["html"]
+    assert display_time.axis_title() in json.dumps(answer["figure"])
