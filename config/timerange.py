@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from config import display_time
+
 PRESETS = {
     "1h": ("Last hour", timedelta(hours=1)),
     "24h": ("Last 24 hours", timedelta(hours=24)),
@@ -48,9 +50,7 @@ class TimeRange:
     def label(self) -> str:
         if self.key in PRESETS:
             return PRESETS[self.key][0]
-        fmt = "%Y-%m-%d %H:%M"
-        start, end = timezone.localtime(self.start), timezone.localtime(self.end)
-        return f"{start:{fmt}} – {end:{fmt}}"
+        return f"{display_time.text(self.start)} – {display_time.text(self.end)}"
 
     def params(self) -> dict[str, str]:
         """Query parameters that reproduce this range in a link."""

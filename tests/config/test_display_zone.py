@@ -196,6 +196,9 @@ def test_every_page_shows_times_in_the_display_zone(admin_client, moment):
             if drawn and display_time.axis_title() not in json.dumps(figure):
                 problems.append(f"{where} {title!r}: the time axis does not name the zone")
     assert not problems, "\n".join(problems)
+    # An export gives the exact moment with its offset, in the zone the page showed.
+    export = admin_client.get("/admin/dashboards/js-errors/", {"range": "24h", "export": "errors"})
+    assert at.astimezone(LOCAL).isoformat() in export.content.decode()
 
 
 def test_a_chart_draws_local_wall_clock_for_aware_naive_and_pandas_moments(settings):
