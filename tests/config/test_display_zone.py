@@ -17,6 +17,8 @@ from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib import admin
+from django.urls import reverse
 from django.utils import timezone
 
 from config import dashboards, display_time
@@ -145,6 +147,11 @@ def pages(ids):
         found.append((url, params.get(page.slug, day), shows.get(page.slug, "T")))
     alert = f"/admin/alerts/alert/{ids['alert']}/change/"
     found += [("/admin/alerts/alert/", {}, "T"), (alert, {}, "T")]
+    # Every other admin list: none may show T in UTC (their own columns, names of rows).
+    for model in admin.site._registry:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        if url != "/admin/alerts/alert/":
+            found.append((url, {}, None))
     return found
 
 
