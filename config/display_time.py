@@ -76,6 +76,11 @@ def figure_json(figure) -> dict:
         traces.append(trace)
     data["data"] = traces
     data["layout"] = _moments(layout)
+    # Shared axes (subplots) show their ticks on the one they match: its title says the zone.
+    for key in list(time_axes):
+        matches = (data["layout"].get(key) or {}).get("matches")
+        if matches:
+            time_axes.add(_axis_key("xaxis" + matches[1:]))
     for key in time_axes:
         axis = data["layout"].setdefault(key, {})
         title = axis.get("title")

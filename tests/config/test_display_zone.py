@@ -287,3 +287,16 @@ def test_the_rule_preview_draws_and_lists_local_times(kolkata, admin_client, met
     assert [x[:16] for x in fired["x"]] == [f"{local:%Y-%m-%dT%H:%M}"]
     assert f"{local:%Y-%m-%d %H:%M}" in answer["html"]
     assert display_time.axis_title() in json.dumps(answer["figure"])
+
+
+def test_shared_time_axes_name_the_zone_where_their_ticks_are(settings):
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    settings.TIME_ZONE = ZONE
+    timezone.deactivate()
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True)
+    figure.add_trace(go.Scatter(x=[datetime(2026, 1, 15, 17, 25, tzinfo=UTC)], y=[1]), 1, 1)
+    layout = display_time.figure_json(figure)["layout"]
+    assert layout["xaxis2"]["title"]["text"] == f"Time ({ZONE})"
+    assert "title" not in layout["xaxis"]  # its tick labels are hidden
