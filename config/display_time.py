@@ -75,7 +75,8 @@ def figure_json(figure) -> dict:
             time_axes.add(_axis_key("xaxis" + str(trace.get("xaxis", "x"))[1:]))
         traces.append(trace)
     data["data"] = traces
-    data["layout"] = _moments(layout)
+    # The theme (layout.template) holds no moments and is most of the layout: left as is.
+    data["layout"] = {k: v if k == "template" else _moments(v) for k, v in layout.items()}
     # Shared axes (subplots) show their ticks on the one they match: its title says the zone.
     for key in list(time_axes):
         matches = (data["layout"].get(key) or {}).get("matches")
