@@ -68,7 +68,7 @@ class Table:
 
     def csv_response(self, filename_stem: str) -> HttpResponse:
         audit.record("export", f"{filename_stem}-{self.name}", rows=len(self.rows))
-        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        stamp = display_time.local(timezone.now()).strftime("%Y%m%d-%H%M")
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = (
             f'attachment; filename="{filename_stem}-{self.name}-{stamp}.csv"'

@@ -59,8 +59,8 @@ class TimeRange:
         fmt = "%Y-%m-%dT%H:%M"
         return {
             "range": "custom",
-            "start": timezone.localtime(self.start).strftime(fmt),
-            "end": timezone.localtime(self.end).strftime(fmt),
+            "start": display_time.local(self.start).strftime(fmt),
+            "end": display_time.local(self.end).strftime(fmt),
         }
 
 
@@ -101,6 +101,6 @@ def _parse_moment(raw: str | None, name: str, now: datetime) -> datetime:
     if not in_bounds:
         raise TimeRangeError(
             f"The {name} of a custom range must be between {EARLIEST:%Y-%m-%d} and "
-            f"{timezone.localtime(latest):%Y-%m-%d}."
+            f"{display_time.local(latest):%Y-%m-%d}."
         )
     return moment
