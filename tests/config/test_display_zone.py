@@ -300,3 +300,8 @@ def test_shared_time_axes_name_the_zone_where_their_ticks_are(settings):
     layout = display_time.figure_json(figure)["layout"]
     assert layout["xaxis2"]["title"]["text"] == f"Time ({ZONE})"
     assert "title" not in layout["xaxis"]  # its tick labels are hidden
+
+
+def test_a_new_maintenance_window_starts_in_the_display_zone(kolkata, admin_client):
+    response = admin_client.get("/admin/alerts/maintenancewindow/add/")
+    assert response.context["adminform"].form.initial["time_zone"] == ZONE
