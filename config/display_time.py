@@ -88,7 +88,17 @@ def figure_json(figure) -> dict:
         has_title = isinstance(title, dict) and title.get("text") or isinstance(title, str)
         if not has_title and axis.get("showticklabels", True) and axis.get("visible", True):
             axis["title"] = {**(title if isinstance(title, dict) else {}), "text": axis_title()}
+            _below_the_axis_title(data["layout"])
     return data
+
+
+def _below_the_axis_title(layout: dict) -> None:
+    """A horizontal legend under the plot moves down to leave the axis title its line."""
+    legend = layout.get("legend") or {}
+    if legend.get("orientation") == "h" and legend.get("y", 1) < 0:
+        layout["legend"] = {**legend, "y": min(legend["y"], -0.2) - 0.15, "yanchor": "top"}
+        margin = layout.get("margin") or {}
+        layout["margin"] = {**margin, "b": max(margin.get("b", 80), 80)}
 
 
 def _axis_key(name: str) -> str:
