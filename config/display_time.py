@@ -96,9 +96,10 @@ def _below_the_axis_title(layout: dict) -> None:
     """A horizontal legend under the plot moves down to leave the axis title its line."""
     legend = layout.get("legend") or {}
     if legend.get("orientation") == "h" and legend.get("y", 1) < 0:
-        layout["legend"] = {**legend, "y": min(legend["y"], -0.2) - 0.15, "yanchor": "top"}
+        # The legend's y is a share of the plot's height: about 30 px lower, whatever it is.
         margin = layout.get("margin") or {}
-        layout["margin"] = {**margin, "b": max(margin.get("b", 80), 80)}
+        plot_px = max(layout.get("height", 450) - margin.get("t", 100) - margin.get("b", 80), 100)
+        layout["legend"] = {**legend, "y": legend["y"] - 30 / plot_px, "yanchor": "top"}
 
 
 def _axis_key(name: str) -> str:
