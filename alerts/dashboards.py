@@ -17,10 +17,6 @@ from config.tables import Column, Table
 PERMISSION = "alerts.view_dashboard"
 
 
-def _when(value) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-
-
 def _duration(value) -> str:
     return duration_text(value)
 
@@ -80,7 +76,7 @@ def _active_table(open_alerts) -> Table:
         Column("state", "State"),
         Column("severity", "Severity"),
         Column("value", "Value", numeric=True),
-        Column("since", "Since", format=_when),
+        Column("since", "Since"),
         Column("acknowledged_by", "Acknowledged by"),
         Column("silenced", "Silenced"),
     ]
@@ -104,7 +100,7 @@ def _rules_table(stats) -> Table:
 
 def _failures_table(failures) -> Table:
     columns = [
-        Column("at", "Time", format=_when),
+        Column("at", "Time"),
         Column("channel", "Channel"),
         Column("kind", "Notification"),
         Column("alert", "Alert"),

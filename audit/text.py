@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 
-from django.utils import timezone
-
 from audit.trail import CHANGED
+from config import display_time
 
 
 def when(value) -> str:
     """In settings.TIME_ZONE, with the zone's name: an audit time must be unambiguous."""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return display_time.text(value, seconds=True, zone=True)
 
 
 def _value(value) -> str:

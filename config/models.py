@@ -1,5 +1,7 @@
 from django.db import models
 
+from config import display_time
+
 
 class Heartbeat(models.Model):
     """The last time a periodic task ran on a worker: proves beat, broker and worker work."""
@@ -9,7 +11,7 @@ class Heartbeat(models.Model):
     hostname = models.CharField(max_length=255, blank=True)
 
     def __str__(self):
-        return f"{self.name} at {self.last_seen:%Y-%m-%d %H:%M:%S}"
+        return f"{self.name} at {display_time.text(self.last_seen, seconds=True)}"
 
 
 class Overview(models.Model):

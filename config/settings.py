@@ -216,9 +216,12 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# The display zone: every time shown (pages, admin, e-mails, charts) is in it, and says so.
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# The admin writes times as the dashboards do (2026-01-31 17:25), not "5:25 p.m.".
+FORMAT_MODULE_PATH = ["config.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"

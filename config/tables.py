@@ -5,19 +5,21 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
-from config import audit
+from config import audit, display_time
 
 
 @dataclass(frozen=True)
 class Column:
     key: str
     title: str
-    # Formats the value for display; the CSV always gets the raw value.
+    # Formats the value for display (a moment, by default, in the display zone); the CSV
+    # gets the raw value.
     format: Callable[[Any], str] | None = None
     numeric: bool = False
     # Row key holding a URL: the cell becomes a link (drill-down).
@@ -56,6 +58,8 @@ class Table:
             text = "–"
         elif column.format:
             text = column.format(value)
+        elif isinstance(value, datetime):
+            text = display_time.text(value)
         else:
             text = str(value)
         return Cell(
@@ -68,7 +72,7 @@ class Table:
 
     def csv_response(self, filename_stem: str) -> HttpResponse | StreamingHttpResponse:
         audit.record("export", f"{filename_stem}-{self.name}", rows=len(self.rows))
-        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        stamp = display_time.local(timezone.now()).strftime("%Y%m%d-%H%M")
         kind = "text/csv; charset=utf-8"
         if self.streamed:
             response = StreamingHttpResponse(self._csv_chunks(), content_type=kind)
@@ -108,6 +112,9 @@ def csv_safe(value: Any) -> Any:
     """Neutralise formula injection: spreadsheets run cells starting with = + - @."""
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        # Exact and unambiguous, in the zone the page showed.
+        return display_time.local(value).isoformat()
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from config import display_time
+
 PRESETS = {
     "1h": ("Last hour", timedelta(hours=1)),
     "24h": ("Last 24 hours", timedelta(hours=24)),
@@ -48,9 +50,7 @@ class TimeRange:
     def label(self) -> str:
         if self.key in PRESETS:
             return PRESETS[self.key][0]
-        fmt = "%Y-%m-%d %H:%M"
-        start, end = timezone.localtime(self.start), timezone.localtime(self.end)
-        return f"{start:{fmt}} – {end:{fmt}}"
+        return f"{display_time.text(self.start)} – {display_time.text(self.end)}"
 
     def params(self) -> dict[str, str]:
         """Query parameters that reproduce this range in a link."""
@@ -59,8 +59,8 @@ class TimeRange:
         fmt = "%Y-%m-%dT%H:%M"
         return {
             "range": "custom",
-            "start": timezone.localtime(self.start).strftime(fmt),
-            "end": timezone.localtime(self.end).strftime(fmt),
+            "start": display_time.local(self.start).strftime(fmt),
+            "end": display_time.local(self.end).strftime(fmt),
         }
 
 
@@ -101,6 +101,6 @@ def _parse_moment(raw: str | None, name: str, now: datetime) -> datetime:
     if not in_bounds:
         raise TimeRangeError(
             f"The {name} of a custom range must be between {EARLIEST:%Y-%m-%d} and "
-            f"{timezone.localtime(latest):%Y-%m-%d}."
+            f"{display_time.local(latest):%Y-%m-%d}."
         )
     return moment

@@ -9,9 +9,8 @@ import pandas as pd
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 
-from config import dashboards
+from config import dashboards, display_time
 from config.query_string import query_id
 from config.tables import Column, Table
 from dataquality import charts, history, queries
@@ -29,7 +28,7 @@ def _fmt_score(value) -> str:
 
 
 def _fmt_time(value) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    return display_time.text(value)
 
 
 def _month_by_default(request):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from config import display_time
+
 
 class Severity(models.TextChoices):
     LOW = "low", "Low"
@@ -206,7 +208,7 @@ class Run(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.statement}: {self.score} at {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.statement}: {self.score} at {display_time.text(self.created_at)}"
 
 
 class Finding(models.Model):

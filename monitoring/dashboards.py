@@ -17,6 +17,7 @@ from monitoring.formats import (
     ms,
     pct,
     rate,
+    timestamp,
     worst,
 )
 from monitoring.models import QueryFingerprint
@@ -309,7 +310,7 @@ def host_card(sample) -> dashboards.Card:
             (f"Disk ({fullest[0]})" if fullest else "Disk", pct(sample.disk_percent)),
             ("Load (1 min)", decimal(sample.load_1)),
         ],
-        note=f"Sampled {sample.time:%Y-%m-%d %H:%M:%S %Z}.",
+        note=f"Sampled {timestamp(sample.time)}.",
     )
 
 

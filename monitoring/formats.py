@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from config import display_time
+
 ORDER = ("nodata", "good", "warning", "critical")
 
 
@@ -44,7 +46,7 @@ def decimal(value) -> str:
 
 
 def timestamp(value) -> str:
-    return f"{value:%Y-%m-%d %H:%M:%S}"
+    return display_time.text(value, seconds=True)
 
 
 def worst(statuses: Iterable[str]) -> str:

@@ -1,5 +1,7 @@
 from django.db import models
 
+from config import display_time
+
 MINUTE, HOUR, DAY = 60, 3600, 86400
 RESOLUTIONS = [(MINUTE, "minute"), (HOUR, "hour"), (DAY, "day")]
 KINDS = [("request", "request"), ("timer", "timer"), ("task", "task"), ("query", "query")]
@@ -50,7 +52,7 @@ class Rollup(models.Model):
 
     def __str__(self):
         series = f"{self.kind} {self.method} {self.name} {self.status_class}"
-        return f"{series} at {self.time:%Y-%m-%d %H:%M}"
+        return f"{series} at {display_time.text(self.time)}"
 
 
 class LiveAggregate(models.Model):
@@ -78,7 +80,7 @@ class LiveAggregate(models.Model):
     db_buckets = models.BinaryField(default=b"")
 
     def __str__(self):
-        return f"{self.kind} {self.name} at {self.minute:%H:%M}"
+        return f"{self.kind} {self.name} at {display_time.text(self.minute)}"
 
 
 class FoldBatch(models.Model):
@@ -189,7 +191,7 @@ class SystemSample(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.host} at {self.time:%Y-%m-%d %H:%M:%S}"
+        return f"{self.host} at {display_time.text(self.time, seconds=True)}"
 
 
 class Dashboard(models.Model):

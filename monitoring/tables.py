@@ -129,7 +129,7 @@ def findings_table(findings: list[dict]) -> Table:
             Column("sql", "Repeated statement"),
             Column("requests", "Sampled requests", format=count, numeric=True),
             Column("max_repeats", "Most repeats in one request", format=count, numeric=True),
-            Column("last_seen", "Last seen", format=lambda t: f"{t:%Y-%m-%d %H:%M}"),
+            Column("last_seen", "Last seen"),
         ],
         rows=findings,
         empty="No N+1 pattern sampled in this range.",

@@ -174,7 +174,6 @@ def page_detail(request, ctx):
 def js_errors(request, ctx):
     f = _filters(request, ctx.time_range)
     groups = queries.error_groups(f)
-    when = "%Y-%m-%d %H:%M"
     columns = [
         Column("message", "Message"),
         Column("source", "Top frame"),
@@ -182,8 +181,8 @@ def js_errors(request, ctx):
         Column("sessions", "Sessions", numeric=True),
         Column("pages", "Pages", numeric=True),
         Column("top_page", "Latest page"),
-        Column("first_seen", "First seen", format=lambda d: d.strftime(when)),
-        Column("last_seen", "Last seen", format=lambda d: d.strftime(when)),
+        Column("first_seen", "First seen"),
+        Column("last_seen", "Last seen"),
     ]
     table = Table("errors", "Errors by fingerprint", columns, groups,
                   empty="No JavaScript errors in this range.")  # fmt: skip

@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from config import display_time
+
 
 def new_public_key() -> str:
     return secrets.token_urlsafe(18)
@@ -157,7 +159,7 @@ class Rollup(models.Model):
         indexes = [models.Index(fields=["hour", "metric"], name="rum_rollup_hour_metric")]
 
     def __str__(self):
-        return f"{self.site} {self.hour:%Y-%m-%d %H}h {self.page} {self.metric} {self.device}"
+        return f"{self.site} {display_time.text(self.hour)} {self.page} {self.metric} {self.device}"
 
 
 class DirtyHour(models.Model):
@@ -171,7 +173,7 @@ class DirtyHour(models.Model):
         constraints = [models.UniqueConstraint(fields=["site", "hour"], name="rum_dirty_unique")]
 
     def __str__(self):
-        return f"{self.site} {self.hour:%Y-%m-%d %H}h"
+        return f"{self.site} {display_time.text(self.hour)}"
 
 
 class RumDashboard(models.Model):

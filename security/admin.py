@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.utils import timezone
 
+from config import display_time
 from security.models import SecurityEvent
 
 
@@ -22,7 +23,7 @@ class SecurityEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="Time", ordering="at")
     def when(self, event):
-        return timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M:%S")
+        return display_time.text(event.at, seconds=True)
 
     def has_add_permission(self, request):
         return False

@@ -33,14 +33,13 @@ def events_figure(rows: list[dict], start, end) -> go.Figure:
             continue
         fig.add_trace(
             go.Bar(
-                # Shown as local wall-clock time: the figure has no time zone of its own.
-                x=[_naive_local(p["at"]) for p in points],
+                x=[p["at"] for p in points],
                 y=[p["count"] for p in points],
                 name=LABELS[kind],
                 marker_color=COLOURS.get(kind, "#6c757d"),
             )
         )
-    fig.update_xaxes(type="date", range=[_naive_local(start), _naive_local(end)], title_text=None)
+    fig.update_xaxes(type="date", range=[start, end])
     fig.update_layout(
         title="Security events",
         barmode="stack",
@@ -51,9 +50,3 @@ def events_figure(rows: list[dict], start, end) -> go.Figure:
         hovermode="x unified",
     )
     return fig
-
-
-def _naive_local(moment):
-    from django.utils import timezone
-
-    return timezone.localtime(moment).replace(tzinfo=None)

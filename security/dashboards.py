@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from django.urls import reverse
-from django.utils import timezone
 
-from config import dashboards
+from config import dashboards, display_time
 from config.tables import Column, Table
 from security import models, reports
 from security.lockout import current_lockouts
@@ -15,7 +14,7 @@ PERMISSION = "security.view_dashboard"
 
 def _when(value) -> str | None:
     """Local time as text, in the cell and in the CSV alike (a person reads both)."""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else None
+    return display_time.text(value, seconds=True) if value else None
 
 
 @dashboards.page("security", "Security", permission=PERMISSION, order=60)

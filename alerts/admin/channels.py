@@ -7,6 +7,7 @@ from alerts.deliveries import send_test
 from alerts.forms import ChannelForm
 from alerts.models import Channel, ChannelKind
 from alerts.models.channels import masked
+from config import display_time
 
 
 @admin.register(Channel)
@@ -84,7 +85,7 @@ class ChannelAdmin(admin.ModelAdmin):
         if attempt is None:
             return "–"
         outcome = "ok" if attempt.ok else attempt.error[:80]
-        return f"{attempt.started_at:%Y-%m-%d %H:%M} {outcome}"
+        return f"{display_time.text(attempt.started_at)} {outcome}"
 
     @admin.display(description="verifying the signature")
     def signing_help(self, channel):

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import json
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
@@ -15,6 +13,7 @@ from alerts.evaluate import STATUS_OK, close_open_alerts
 from alerts.forms import RuleForm
 from alerts.models import AlertState, Rule
 from alerts.models.alerts import labels_key
+from config import display_time
 
 # Changing these asks the source a different question: old alerts no longer apply.
 QUESTION_FIELDS = {"source", "aggregation", "filters", "group_by"}
@@ -160,6 +159,8 @@ class RuleAdmin(admin.ModelAdmin):
             html = render_to_string("admin/alerts/rule/_preview.html", {"problem": str(exc)})
             return JsonResponse({"html": html, "figure": None})
         # pandas and Plotly load on first use, keeping start-up quick.
+        from plotly.utils import PlotlyJSONEncoder
+
         from alerts import charts
 
         figure = charts.preview_figure(
@@ -173,7 +174,9 @@ class RuleAdmin(admin.ModelAdmin):
             "admin/alerts/rule/_preview.html",
             {"result": result, "rows": preview.transition_rows(result), "rule": rule},
         )
-        return JsonResponse({"html": html, "figure": json.loads(figure.to_json())})
+        return JsonResponse(
+            {"html": html, "figure": display_time.figure_json(figure)}, encoder=PlotlyJSONEncoder
+        )
 
 
 def _points_frame(result):

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from alerts.forms import MaintenanceWindowForm, SilenceForm, parse_pairs
 from alerts.models import MaintenanceWindow, Silence
+from config import display_time
 from config.query_string import query_id
 
 
@@ -82,3 +83,8 @@ class MaintenanceWindowAdmin(admin.ModelAdmin):
     @admin.display(description="active now", boolean=True)
     def active_column(self, window):
         return window.enabled and window.active_at(timezone.now())
+
+    def get_changeform_initial_data(self, request):
+        # Hours are typed by people who think in the display zone, not in UTC.
+        initial = super().get_changeform_initial_data(request)
+        return {"time_zone": display_time.zone_name(), **initial}

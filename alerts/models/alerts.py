@@ -4,6 +4,7 @@ from django.db import models
 
 from alerts import states
 from alerts.sources import Labels
+from config import display_time
 
 
 class AlertState(models.TextChoices):
@@ -90,4 +91,4 @@ class AlertEvent(models.Model):
         ordering = ["at", "id"]
 
     def __str__(self):
-        return f"{self.previous} → {self.state} at {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.previous} → {self.state} at {display_time.text(self.at)}"

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from config import display_time
+
 
 class NotificationKind(models.TextChoices):
     FIRING = "firing", "Firing"
@@ -73,4 +75,4 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self):
         outcome = "ok" if self.ok else (self.error or "failed")
-        return f"{self.channel} at {self.started_at:%Y-%m-%d %H:%M:%S}: {outcome}"
+        return f"{self.channel} at {display_time.text(self.started_at, seconds=True)}: {outcome}"

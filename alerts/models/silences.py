@@ -9,6 +9,7 @@ from django.db import models
 
 from alerts.models.rules import Severity
 from alerts.sources import Labels
+from config import display_time
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
@@ -74,7 +75,7 @@ class Silence(Matchers):
         ordering = ["-starts_at"]
 
     def __str__(self):
-        return f"Silence of {self.matchers_text} until {self.ends_at:%Y-%m-%d %H:%M}"
+        return f"Silence of {self.matchers_text} until {display_time.text(self.ends_at)}"
 
     def clean(self):
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from config import display_time
+
 
 class ReceivedWebhook(models.Model):
     """A message the built-in webhook receiver accepted (a local sink for trying channels)."""
@@ -28,4 +30,4 @@ class ReceivedWebhook(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.channel} at {self.received_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.channel} at {display_time.text(self.received_at, seconds=True)}"

@@ -4,6 +4,8 @@ from django import template
 from django.utils.html import format_html, json_script
 from plotly.utils import PlotlyJSONEncoder
 
+from config import display_time
+
 register = template.Library()
 
 
@@ -17,8 +19,20 @@ def plotly(figure):
     return format_html(
         '<div class="plotly-graph-div" data-figure="{}"></div>{}',
         data_id,
-        json_script(figure.to_plotly_json(), data_id, encoder=PlotlyJSONEncoder),
+        json_script(display_time.figure_json(figure), data_id, encoder=PlotlyJSONEncoder),
     )
+
+
+@register.filter
+def when(moment, options: str = ""):
+    """A moment in the display zone: `{{ at|when }}`, `{{ at|when:"seconds,zone" }}`."""
+    wanted = set(options.split(","))
+    return display_time.text(moment, seconds="seconds" in wanted, zone="zone" in wanted)
+
+
+@register.simple_tag
+def time_zone_note():
+    return display_time.note()
 
 
 @register.simple_tag(takes_context=True)
