@@ -114,10 +114,14 @@ def condition_text(context: dict) -> str:
     """
     value, unit = context["value"], context["unit"]
     head = f"{context['aggregation']} {context['value_text']}".strip()
-    if context.get("no_data_since"):
-        return f"no data since {context['no_data_since']} (last {head})"
-    if value is None:
-        return f"{context['aggregation']} no data".strip()
+    if context.get("no_data_since") or value is None:
+        since = context.get("no_data_since")
+        text = f"no data since {since}" if since else "no data"
+        if value is not None:
+            text += f" (last {head})"
+        if context["kind"] == "resolved":
+            text += "; the rule resolves when there is no data"
+        return text
     operator = _operator_key(context["operator"])
     fired_side, back = _SIDES[operator]
     threshold, resolve = context["threshold"], context["resolve_threshold"]

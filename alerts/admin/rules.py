@@ -46,7 +46,7 @@ class RuleAdmin(admin.ModelAdmin):
         ),
         (
             "Condition",
-            {"fields": ["operator", "threshold", "resolve_threshold", "for_minutes"]},
+            {"fields": ["operator", "threshold", "resolve_threshold", "for_minutes", "no_data"]},
         ),
         (
             "Notifications",
