@@ -51,7 +51,9 @@ class PerformanceOverviewSerializer(serializers.Serializer):
     p95_ms = serializers.FloatField(allow_null=True)
     p99_ms = serializers.FloatField(allow_null=True)
     max_ms = serializers.FloatField(allow_null=True)
-    error_rate = serializers.FloatField(allow_null=True)
+    error_rate = serializers.FloatField(
+        allow_null=True, help_text="Percent of requests answered 5xx (4xx: see the endpoints)."
+    )
     db_avg_ms = serializers.FloatField(allow_null=True)
     db_p95_ms = serializers.FloatField(allow_null=True)
     series = PointSerializer(many=True)

@@ -96,3 +96,17 @@ def test_a_partial_minute_does_not_lower_a_throughput(recorder, settings):
     [answer] = get_source("monitoring.throughput").evaluate([query], at)
     # 5 whole minutes and 20 s of the current one: 320 requests over 320 s.
     assert answer[()] == pytest.approx(60.0)
+
+
+def test_a_tick_starting_a_second_early_still_ends_the_for_period(clock):
+    """Beat's ticks drift by a little: `for` 2 minutes is met by the second tick after."""
+    make_rule(for_minutes=2, window_minutes=5)
+    clock.feed([150] * 5)
+    moments = [clock.minute(1) + timedelta(seconds=55), clock.minute(2) + timedelta(seconds=54.6)]
+    moments.append(clock.minute(3) + timedelta(seconds=54.2))
+    for moment in moments[:2]:
+        evaluate_rules(now=moment)
+    assert Alert.objects.get().state == "pending"
+    evaluate_rules(now=moments[2])
+    alert = Alert.objects.get()
+    assert alert.state == "firing" and alert.fired_at == moments[2]
