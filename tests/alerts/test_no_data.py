@@ -1,7 +1,9 @@
 """No data: keep the state, resolve, or alert as "no data" (Grafana's choice), per rule."""
 
+import base64
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from django.core import mail
 
@@ -128,3 +130,15 @@ def test_the_preview_backtest_follows_the_no_data_policy(clock):
     result = backtest(rule, end=clock.minute(5), span=timedelta(minutes=5))
     assert [t.state for _, t in result.transitions] == ["firing", "resolved"]
     assert AlertEvent.objects.count() == 0
+
+
+def test_the_preview_marks_a_resolution_on_no_data_at_the_last_value(admin_client, clock):
+    for m in range(30, 60):
+        clock.source.add(clock.minute(m), 150)  # then the traffic stops
+    form = {**rule_form(name="Preview me", no_data="resolve", group_by="", for_minutes="0")}
+    form.update(aggregation="max", threshold="100", resolve_threshold="")
+    answer = admin_client.post("/admin/alerts/rule/preview/", form).json()
+    assert "<strong>resolved 1 time</strong>" in answer["html"]
+    [resolved] = [t for t in answer["figure"]["data"] if t.get("name") == "would have resolved"]
+    y = resolved["y"]  # plotly sends numbers as typed arrays
+    assert np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]).tolist() == [150]
