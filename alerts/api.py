@@ -69,6 +69,11 @@ class RuleSerializer(serializers.ModelSerializer):
     source_available = serializers.SerializerMethodField()
     channels = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
     escalation_channels = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    no_data_policy = serializers.ChoiceField(
+        choices=["keep", "resolve", "alert"],
+        read_only=True,
+        help_text="What no data does: the rule's own choice (no_data), or its source's default.",
+    )
 
     class Meta:
         model = Rule
@@ -86,6 +91,8 @@ class RuleSerializer(serializers.ModelSerializer):
             "threshold",
             "resolve_threshold",
             "for_minutes",
+            "no_data",
+            "no_data_policy",
             "severity",
             "channels",
             "repeat_minutes",

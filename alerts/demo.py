@@ -60,6 +60,34 @@ RULES = [
         "escalation": [ALERTMANAGER],
     },
     {
+        "name": "4xx rate above 20 %",
+        "source": "monitoring.client_error_rate",
+        "aggregation": "ratio",
+        "group_by": ["route"],
+        "threshold": 20,
+        "resolve_threshold": 15,
+        "window_minutes": 10,
+        "for_minutes": 5,
+        "severity": "low",
+        "description": "Clients are refused or call URLs that do not exist: a broken "
+        "release of a client, or someone probing.",
+        "channels": [WEBHOOK],
+    },
+    {
+        "name": "No system samples",
+        "source": "monitoring.cpu",
+        "aggregation": "last",
+        # Never past by a value: this rule is about the samples stopping.
+        "threshold": 100,
+        "window_minutes": 5,
+        "for_minutes": 2,
+        "no_data": "alert",
+        "severity": "high",
+        "description": "No host sent a system sample for 5 minutes: the worker or beat "
+        "is down, and with them the evaluation of other rules.",
+        "channels": [WEBHOOK, EMAIL],
+    },
+    {
         "name": "LCP p75 above 2.5 s",
         "source": "rum.vital_p75",
         "aggregation": "p75",
@@ -247,15 +275,56 @@ def _history(rules: dict[str, Rule], channels: dict[str, Channel]) -> int:
             (2710, 3180, 2050),
             channels,
         )
-        made += 4
+        # The route was retired: its traffic stopped, and the latency rule
+        # resolves on no data (the default of request latency).
+        _incident(
+            latency,
+            {"route": "/api/v1/search/"},
+            now - timedelta(days=3, hours=2),
+            timedelta(minutes=9),
+            (1340, 1560, None),
+            channels,
+            no_data="resolved",
+        )
+        # The worker was stopped for an upgrade: no samples, an alert "no data".
+        _incident(
+            rules["No system samples"],
+            {},
+            now - timedelta(days=1, hours=7),
+            timedelta(minutes=14),
+            (None, None, 31),
+            channels,
+            no_data="fired",
+            acked_after=timedelta(minutes=3),
+        )
+        made += 6
     return made
 
 
+NO_DATA_NOTES = {
+    "resolved": "no data: the rule resolves when there is no data",
+    "fired": "no data: the rule alerts when there is no data",
+}
+
+
 def _incident(
-    rule, labels, pending_at, lasted, values, channels, acked_after=None, pager_404=False
+    rule,
+    labels,
+    pending_at,
+    lasted,
+    values,
+    channels,
+    acked_after=None,
+    pager_404=False,
+    no_data="",
 ):
-    """One recorded incident: its timeline, and its notifications with their attempts."""
+    """One recorded incident: its timeline, and its notifications with their attempts.
+
+    `no_data`: "resolved" when it ended because the data stopped, "fired" when
+    the data stopping was the incident (a value of None in `values`).
+    """
     first, peak, last = values
+    note = NO_DATA_NOTES.get(no_data, "")
     fired_at = pending_at + timedelta(minutes=rule.for_minutes)
     resolved_at = fired_at + lasted
     key = ",".join(f"{k}={v}" for k, v in labels.items())
@@ -264,7 +333,8 @@ def _incident(
         labels=labels,
         labels_key=key,
         state="resolved",
-        value=last,
+        value=peak if last is None else last,
+        no_data_since=resolved_at if no_data == "resolved" else None,
         started_at=pending_at,
         fired_at=fired_at,
         resolved_at=resolved_at,
@@ -278,7 +348,12 @@ def _incident(
     if rule.for_minutes:
         events.append(
             AlertEvent(
-                alert=alert, at=pending_at, previous="inactive", state="pending", value=first
+                alert=alert,
+                at=pending_at,
+                previous="inactive",
+                state="pending",
+                value=first,
+                note=note if first is None else "",
             )
         )
     events.append(
@@ -288,6 +363,7 @@ def _incident(
             previous="pending" if rule.for_minutes else "inactive",
             state="firing",
             value=peak,
+            note=note if peak is None else "",
         )
     )
     if acked_after:
@@ -302,7 +378,14 @@ def _incident(
             )
         )
     events.append(
-        AlertEvent(alert=alert, at=resolved_at, previous="firing", state="resolved", value=last)
+        AlertEvent(
+            alert=alert,
+            at=resolved_at,
+            previous="firing",
+            state="resolved",
+            value=last,
+            note=note if last is None else "",
+        )
     )
     AlertEvent.objects.bulk_create(events)
     for kind, at in (("firing", fired_at), ("resolved", resolved_at)):

@@ -28,7 +28,17 @@ from alerts.models import Alert, AlertEvent, AlertState, Notification, Rule
 from alerts.models.alerts import OPEN_STATES, labels_key
 from alerts.silencing import Silencer
 from alerts.sources import Labels
-from alerts.states import FIRING, INACTIVE, PENDING, RESOLVED, Track, Transition, step
+from alerts.states import (
+    ALERT,
+    FIRING,
+    INACTIVE,
+    PENDING,
+    RESOLVED,
+    Track,
+    Transition,
+    clear,
+    step,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +73,14 @@ class Tick:
 
 
 def tick_time(now: datetime) -> datetime:
-    """Ticks evaluate at whole minutes, the grain of the rollups (and of the backtest)."""
+    """The whole minute the backtest steps from (the grain of the rollups)."""
     return now.replace(second=0, microsecond=0)
 
 
 def evaluate_rules(now: datetime | None = None) -> Tick:
-    at = tick_time(now or timezone.now())
+    # The moment itself, not its minute: sources read up to it, and the alert's
+    # times (started, fired, resolved) are when the tick saw the condition.
+    at = now or timezone.now()
     rules = list(Rule.objects.filter(enabled=True))
     values, statuses = measure(rules, at)
     with transaction.atomic():
@@ -153,10 +165,18 @@ def apply(rules: list[Rule], values: dict[int, dict], at: datetime) -> Tick:
         condition = rule.condition()
         label_sets = {labels_key(labels): labels for labels in answer}
         label_sets.update((key, alert.label_set) for key, alert in current.items())
+        if not answer and condition.no_data == ALERT:
+            # Nothing answered at all: one "no data" alert for the whole rule.
+            label_sets.setdefault("", ())
         for key, labels in label_sets.items():
             alert = current.get(key)
             value = answer.get(labels)
-            _, transitions = step(condition, alert.track() if alert else Track(), value, at)
+            track = alert.track() if alert else Track()
+            if key == "" and rule.group_by and answer:
+                # The whole rule's "no data" alert: data is back.
+                _, transitions = clear(track, at)
+            else:
+                _, transitions = step(condition, track, value, at)
             if alert is None and not transitions:
                 continue
             if alert is None:

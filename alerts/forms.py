@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from alerts import sources
 from alerts.messages import validate_template
-from alerts.models import Channel, MaintenanceWindow, Rule, Silence
+from alerts.models import Channel, MaintenanceWindow, NoData, Rule, Silence
 from alerts.models.channels import masked, new_secret
 from alerts.models.silences import WEEKDAYS
 from alerts.transports import transport_class
@@ -75,6 +75,28 @@ def aggregation_choices(current: str | None = None) -> list[tuple[str, str]]:
     return [(n, n) for n in names if n]
 
 
+def no_data_choices(source_key: str | None = None) -> list[tuple[str, str]]:
+    """The no-data policies; the source default names what it is for a saved rule's source."""
+    choices = list(NoData.choices)
+    try:
+        default = sources.get_source(source_key or "").no_data
+    except sources.SourceError:
+        return choices
+    choices[0] = ("", f"{NoData.SOURCE_DEFAULT.label}: {NoData(default).label.lower()}")
+    return choices
+
+
+def no_data_help() -> str:
+    defaults = "; ".join(
+        f"{s.label}: {NoData(s.no_data).label.lower()}" for s in sources.all_sources()
+    )
+    return (
+        "What the rule does when its source answers nothing for a label set (a route "
+        "without traffic, a host that stopped reporting). Source defaults: "
+        f"{defaults}."
+    )
+
+
 class RuleForm(forms.ModelForm):
     runbook_url = forms.URLField(
         label="Runbook link", required=False, max_length=500, assume_scheme="https"
@@ -106,6 +128,7 @@ class RuleForm(forms.ModelForm):
             "threshold",
             "resolve_threshold",
             "for_minutes",
+            "no_data",
             "channels",
             "repeat_minutes",
             "escalate_after_minutes",
@@ -128,6 +151,8 @@ class RuleForm(forms.ModelForm):
         self.fields["aggregation"] = forms.ChoiceField(
             choices=aggregation_choices(saved.aggregation)
         )
+        self.fields["no_data"].choices = no_data_choices(saved.source)
+        self.fields["no_data"].help_text = no_data_help()
 
     def clean(self):
         data = super().clean()

@@ -11,10 +11,11 @@ from django.conf import settings
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from alerts import sources
 from alerts.acks import ack_url
-from alerts.states import SYMBOLS
+from alerts.states import OPERATORS, SYMBOLS
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,11 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+def _shown(moment: datetime | None) -> str | None:
+    """A moment as a person reads it in a sentence, in the display time zone."""
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M %Z}" if moment else None
+
+
 def snapshot(alert, rule, kind: str, at: datetime) -> dict:
     """Everything a message about `alert` needs, as plain JSON-able values."""
     unit = _unit(rule.source)
@@ -80,6 +86,7 @@ def snapshot(alert, rule, kind: str, at: datetime) -> dict:
         "started_at": _iso(alert.started_at),
         "fired_at": _iso(alert.fired_at),
         "resolved_at": _iso(alert.resolved_at),
+        "no_data_since": _shown(alert.no_data_since),
         "at": _iso(at),
         "links": {
             "alert": settings.SITE_URL + reverse("admin:alerts_alert_change", args=[alert.pk]),
@@ -87,8 +94,50 @@ def snapshot(alert, rule, kind: str, at: datetime) -> dict:
             "acknowledge": ack_url(alert.pk) if status == "firing" else None,
         },
     }
+    context["condition_text"] = condition_text(context)
     context["summary"] = summary(rule.message, context)
     return context
+
+
+# Which way "back" and "still" point for each operator: the side the alert fires on.
+_SIDES = {"gt": ("above", "under"), "ge": ("above", "under"), "lt": ("below", "over"),
+          "le": ("below", "over")}  # fmt: skip
+
+
+def condition_text(context: dict) -> str:
+    """What is true now: the value against the limit that matters for this message.
+
+    Firing: the threshold it crossed. Resolved: the limit it came back past (the
+    resolve threshold when there is one). A repeat or escalation while the value
+    sits between the two thresholds says it is still past the resolve threshold,
+    never that it is past a threshold it is not.
+    """
+    value, unit = context["value"], context["unit"]
+    head = f"{context['aggregation']} {context['value_text']}".strip()
+    if context.get("no_data_since") or value is None:
+        since = context.get("no_data_since")
+        text = f"no data since {since}" if since else "no data"
+        if value is not None:
+            text += f" (last {head})"
+        if context["kind"] == "resolved":
+            text += "; the rule resolves when there is no data"
+        return text
+    operator = _operator_key(context["operator"])
+    fired_side, back = _SIDES[operator]
+    threshold, resolve = context["threshold"], context["resolve_threshold"]
+    limit = threshold if resolve is None else resolve
+    if context["kind"] == "resolved":
+        return f"{head}, back {back} {format_value(limit, unit)}"
+    if OPERATORS[operator](value, threshold) or resolve is None:
+        return f"{head} {context['operator']} {context['threshold_text']}"
+    return (
+        f"{head}, still {fired_side} {format_value(resolve, unit)} "
+        f"(fired {fired_side} {context['threshold_text']})"
+    )
+
+
+def _operator_key(symbol: str) -> str:
+    return next(key for key, shown in SYMBOLS.items() if shown == symbol)
 
 
 def summary(template: str, context: dict) -> str:
@@ -101,10 +150,7 @@ def summary(template: str, context: dict) -> str:
                 "rule %r: its message template failed; using the standard one", context["rule"]
             )
     where = ", ".join(f"{k}={v}" for k, v in context["labels"].items())
-    text = (
-        f"{context['aggregation']} {context['value_text']} "
-        f"{context['operator']} {context['threshold_text']}"
-    )
+    text = context.get("condition_text") or condition_text(context)
     return f"{text} ({where})" if where else text
 
 

@@ -17,6 +17,7 @@ from django.db.models import F
 
 from alerts.messages import snapshot
 from alerts.models import Alert, AlertState, Channel, Notification, NotificationKind, Rule
+from alerts.states import elapsed
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,8 @@ def plan_for(alert: Alert, rule: Rule, at: datetime, just_resolved: bool) -> lis
     if alert.acknowledged_at is not None:
         return []
     plans = []
-    if rule.repeat_minutes and at - alert.last_notified_at >= timedelta(
-        minutes=rule.repeat_minutes
+    if rule.repeat_minutes and elapsed(
+        alert.last_notified_at, at, timedelta(minutes=rule.repeat_minutes)
     ):
         alert.repeats += 1
         alert.last_notified_at = at
@@ -55,7 +56,7 @@ def plan_for(alert: Alert, rule: Rule, at: datetime, just_resolved: bool) -> lis
     if (
         rule.escalate_after_minutes
         and alert.escalated_at is None
-        and at - alert.notified_at >= timedelta(minutes=rule.escalate_after_minutes)
+        and elapsed(alert.notified_at, at, timedelta(minutes=rule.escalate_after_minutes))
     ):
         alert.escalated_at = at
         plans.append(Plan(alert, rule, NotificationKind.ESCALATION, ("escalation_channels",)))

@@ -17,6 +17,7 @@ shares, plain numbers otherwise (CLS, counts, scores).
     key                            labels              aggregations
     monitoring.request_latency     route, method       p50 p90 p95 p99 avg max
     monitoring.error_rate          route, method       ratio (% of requests answered 5xx)
+    monitoring.client_error_rate   route, method       ratio (% of requests answered 4xx)
     monitoring.throughput          route, method       rate (requests per minute)
     monitoring.db_time             route, method       p95 avg max (DB time per request)
     monitoring.celery_failure_rate task                ratio (% of task runs failing)
@@ -80,6 +81,9 @@ class MetricSource(abc.ABC):
     labels: ClassVar[tuple[str, ...]] = ()
     # Parameters a query must give (e.g. rum.vital_p75 needs vital=LCP).
     required_params: ClassVar[tuple[str, ...]] = ()
+    # What no data does to a rule that leaves the choice to its source
+    # (alerts.states: "keep", "resolve" or "alert").
+    no_data: ClassVar[str] = "keep"
 
     @abc.abstractmethod
     def load(self, queries: Sequence[Query], start: datetime, end: datetime) -> Any:
@@ -89,8 +93,8 @@ class MetricSource(abc.ABC):
     def compute(self, data: Any, query: Query, at: datetime) -> dict[Labels, float]:
         """Pure: the query's value over [at - window, at) from loaded data, per label set.
 
-        Leave out a label set with no data in the window: no data neither fires
-        nor resolves an alert.
+        Leave out a label set with no data in the window: the rule's no-data
+        policy decides what that does (alerts.states).
         """
 
     def validate(self, query: Query) -> None:

@@ -6,8 +6,10 @@ for disks, one more when a host fell silent), plus the live, unfolded minutes:
 only the rows that tile each window (monitoring.windows, monitoring.sample_windows),
 so a rule with a window of a week costs a few hundred rows, not ten thousand
 minutes. `load` reads a whole span for the backtest; `compute` is pure. Request
-figures use whole minutes: the window ends at the start of `at`'s minute, so a
-half-filled minute never lowers a rate.
+figures are summed from whole minutes up to the moment of the tick: the minute
+it falls in counts as far as it has gone (its live sums, flushed every few
+seconds), so a condition is seen by the first tick after it starts; rates are
+per minute of what was read, so that partial minute never lowers them.
 """
 
 from __future__ import annotations
@@ -34,6 +36,19 @@ def _minute(at: datetime) -> int:
     return int(at.timestamp()) // 60 * 60
 
 
+def _window(query: Query, at: datetime) -> tuple[int, int, float]:
+    """The minutes [start, end) a window ending at `at` is summed from, and the seconds read.
+
+    From the start of the minute `at - window` falls in (never shorter than
+    asked) to the end of `at`'s own, partial minute; at a whole minute that
+    is exactly the window, as the backtest steps it.
+    """
+    moment = at.timestamp()
+    start = _minute(at) - _seconds(query)
+    end = math.ceil(moment / MINUTE) * MINUTE
+    return start, end, moment - start
+
+
 def _label_set(query: Query, labels: dict[str, str]) -> Labels:
     return tuple(sorted((name, labels[name]) for name in query.group_by))
 
@@ -49,21 +64,27 @@ class _RolledUpSource(MetricSource):
     kind: str = REQUEST
     # label name → position in the series key (kind, name, method, status class)
     label_fields: dict[str, int] = {"route": 1, "method": 2}
+    # No requests in the window: nothing is slow or failing, a firing alert resolves.
+    no_data = "resolve"
     # An ungrouped query with no data in its window answers this (None: leave it out).
     empty_value: float | None = None
+    # A status class whose requests `value` needs counted apart (Sums.share).
+    share_of: str | None = None
 
     def evaluate(self, queries: Sequence[Query], now: datetime) -> list[dict[Labels, float]]:
         if not queries:
             return []
-        end, oldest = _minute(now), rollups.minute_floor()
+        oldest = rollups.minute_floor()
         wanted = set()
         for query in queries:
-            wanted.update(windows.spans(end - _seconds(query), end, oldest))
+            start, end, _ = _window(query, now)
+            wanted.update(windows.spans(start, end, oldest))
         data = windows.read({self.kind}, wanted, oldest, **self._needs(queries))
         return [self.compute(data, query, now) for query in queries]
 
     def load(self, queries: Sequence[Query], start: datetime, end: datetime) -> Any:
-        first, last = rollups.epoch(start) // MINUTE * MINUTE, rollups.epoch(end)
+        first = rollups.epoch(start) // MINUTE * MINUTE
+        last = math.ceil(rollups.epoch(end) / MINUTE) * MINUTE
         wanted = [(resolution, first // resolution * resolution, last)
                   for resolution in (MINUTE, HOUR, DAY)]  # fmt: skip
         wanted.append((windows.LIVE, first // HOUR * HOUR, last))
@@ -75,7 +96,7 @@ class _RolledUpSource(MetricSource):
             "histograms": sorted({name for q in queries for name in self.histograms(q)})
         }
         filtered = [q for q in queries if q.filters or q.group_by]
-        if self.kind == REQUEST and not filtered:
+        if self.kind == REQUEST and not filtered and self.share_of is None:
             return {**needs, "totals": True}
         name_label = next(k for k, v in self.label_fields.items() if v == 1)
         names = {q.params.get(name_label) for q in queries}
@@ -84,7 +105,7 @@ class _RolledUpSource(MetricSource):
         return {**needs, "name": names}
 
     def compute(self, data: Any, query: Query, at: datetime) -> dict[Labels, float]:
-        end = _minute(at)
+        start, end, seconds = _window(query, at)
         chosen = data.select({self.label_fields[k]: v for k, v in query.filters})
         label_sets: dict[Labels, int] = {}
         groups = np.zeros(len(data.keys), dtype=np.int64)
@@ -94,13 +115,17 @@ class _RolledUpSource(MetricSource):
                 groups[i] = label_sets.setdefault(_label_set(query, labels), len(label_sets))
         else:
             label_sets[()] = 0
-        sums = data.sums(
-            chosen, groups, len(label_sets), end - _seconds(query), end, self.histograms(query)
-        )
+        sums = data.sums(chosen, groups, len(label_sets), start, end, self.histograms(query))
+        if self.share_of is not None:
+            part = data.sums(
+                chosen & data.select({3: self.share_of}), groups, len(label_sets), start, end
+            )
+            for whole, some in zip(sums, part, strict=True):
+                whole.share = some.count
         answers = {}
         for labels, group in label_sets.items():
             if sums[group].count:
-                answers[labels] = self.value(sums[group], query)
+                answers[labels] = self.value(sums[group], query, seconds / 60.0)
         if not query.group_by and not answers and self.empty_value is not None:
             answers[()] = self.empty_value
         return {labels: v for labels, v in answers.items() if v is not None}
@@ -110,8 +135,8 @@ class _RolledUpSource(MetricSource):
         return ()
 
     @abc.abstractmethod
-    def value(self, sums: windows.Sums, query: Query) -> float | None:
-        """The query's figure from the sums of one label set (count > 0)."""
+    def value(self, sums: windows.Sums, query: Query, minutes: float) -> float | None:
+        """The query's figure from the sums of one label set (count > 0) over `minutes` read."""
 
     def label_values(self, name: str) -> list[str]:
         position = self.label_fields.get(name)
@@ -146,7 +171,7 @@ class RequestLatency(_RolledUpSource):
     def histograms(self, query):
         return ("buckets",) if query.aggregation in QUANTILES else ()
 
-    def value(self, sums, query):
+    def value(self, sums, query, minutes):
         if query.aggregation in QUANTILES:
             return sums.percentile("buckets", QUANTILES[query.aggregation])
         if query.aggregation == "avg":
@@ -162,8 +187,22 @@ class ErrorRate(_RolledUpSource):
     aggregations = ("ratio",)
     labels = ("route", "method")
 
-    def value(self, sums, query):
+    def value(self, sums, query, minutes):
         return 100.0 * sums.errors / sums.count
+
+
+@register
+class ClientErrorRate(_RolledUpSource):
+    key = "monitoring.client_error_rate"
+    label = "Client error rate (4xx)"
+    unit = "%"
+    aggregations = ("ratio",)
+    labels = ("route", "method")
+    # The totals rows have no status class: read the series per status.
+    share_of = "4xx"
+
+    def value(self, sums, query, minutes):
+        return 100.0 * sums.share / sums.count
 
 
 @register
@@ -174,9 +213,10 @@ class Throughput(_RolledUpSource):
     aggregations = ("rate",)
     labels = ("route", "method")
     empty_value = 0.0  # no requests at all is a throughput of zero, worth alerting on
+    no_data = "keep"  # a route gone quiet: whether that is good depends on the rule
 
-    def value(self, sums, query):
-        return sums.count / (query.window.total_seconds() / 60.0)
+    def value(self, sums, query, minutes):
+        return sums.count / minutes
 
 
 @register
@@ -190,7 +230,7 @@ class DatabaseTime(_RolledUpSource):
     def histograms(self, query):
         return ("db_buckets",) if query.aggregation == "p95" else ()
 
-    def value(self, sums, query):
+    def value(self, sums, query, minutes):
         if query.aggregation == "p95":
             return sums.percentile("db_buckets", 0.95)
         if query.aggregation == "avg":
@@ -208,7 +248,7 @@ class CeleryFailureRate(_RolledUpSource):
     kind = TASK
     label_fields = {"task": 1}
 
-    def value(self, sums, query):
+    def value(self, sums, query, minutes):
         return 100.0 * sums.errors / sums.count
 
 
@@ -217,6 +257,8 @@ class _SystemSource(MetricSource):
     aggregations = ("avg", "max", "last")
     labels = ("host",)
     unit = "%"
+    # A host that stopped sending samples is down, or its sampler is: worth an alert.
+    no_data = "alert"
 
     def evaluate(self, queries: Sequence[Query], now: datetime) -> list[dict[Labels, float]]:
         """Reads, for every query at once, the samples and hourly sums tiling its window."""

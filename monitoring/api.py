@@ -51,7 +51,9 @@ class PerformanceOverviewSerializer(serializers.Serializer):
     p95_ms = serializers.FloatField(allow_null=True)
     p99_ms = serializers.FloatField(allow_null=True)
     max_ms = serializers.FloatField(allow_null=True)
-    error_rate = serializers.FloatField(allow_null=True)
+    error_rate = serializers.FloatField(
+        allow_null=True, help_text="Percent of requests answered 5xx (4xx: see the endpoints)."
+    )
     db_avg_ms = serializers.FloatField(allow_null=True)
     db_p95_ms = serializers.FloatField(allow_null=True)
     series = PointSerializer(many=True)
@@ -67,7 +69,20 @@ class EndpointSerializer(serializers.Serializer):
     p95_ms = serializers.FloatField(allow_null=True)
     p99_ms = serializers.FloatField(allow_null=True)
     max_ms = serializers.FloatField(allow_null=True)
-    error_rate = serializers.FloatField(allow_null=True)
+    server_errors = serializers.IntegerField(
+        source="errors", help_text="Requests answered 5xx (server errors)."
+    )
+    server_error_rate = serializers.FloatField(
+        source="error_rate", allow_null=True, help_text="Percent of requests answered 5xx."
+    )
+    client_errors = serializers.IntegerField(help_text="Requests answered 4xx (client errors).")
+    client_error_rate = serializers.FloatField(
+        allow_null=True, help_text="Percent of requests answered 4xx."
+    )
+    error_rate = serializers.FloatField(
+        allow_null=True,
+        help_text="Same as server_error_rate (5xx only), kept for existing clients.",
+    )
     db_share = serializers.FloatField(allow_null=True)
     n_plus_one = serializers.IntegerField(help_text="Requests flagged with an N+1 pattern.")
 

@@ -36,6 +36,8 @@ class Route:
     median_ms: float
     spread: float  # lognormal sigma
     error_share: float = 0.0
+    # Answered 4xx (the first of each minute's successful requests: no random draw).
+    client_error_share: float = 0.0
     queries: int = 2
     db_share: float = 0.3
     n_plus_one: bool = False
@@ -50,7 +52,7 @@ ROUTES = [
     Route("/api/products/<slug:slug>/", "GET", 30, 25, 0.35, queries=2),
     Route("/api/search/", "GET", 12, 180, 0.7, queries=4, db_share=0.5),
     Route("/api/reports/export/", "GET", 0.6, 2400, 0.5, queries=40, db_share=0.8),
-    Route("/api/users/me/", "GET", 20, 15, 0.3, queries=1),
+    Route("/api/users/me/", "GET", 20, 15, 0.3, queries=1, client_error_share=0.06),
     Route("/api/cart/", "PUT", 8, 55, 0.4, error_share=0.0005, queries=4),
     Route("/healthz", "GET", 4, 4, 0.3, queries=1),
     Route("<unmatched>", "GET", 1.5, 3, 0.4),
@@ -189,13 +191,18 @@ def _minutes(minutes: np.ndarray, rng) -> dict[int, dict[tuple, Series]]:
             median = route.median_ms * (1.6 if slow_hour else 1) * slowdown[i]
             latencies = rng.lognormal(math.log(median), route.spread, n)
             errors = rng.binomial(n, error_share[i]) if error_share[i] else 0
+            refused = round((n - errors) * route.client_error_share)  # expired sessions: 401
+            if refused:
+                out[minute][(REQUEST, route.path, route.method, "4xx")] = _series(
+                    latencies[errors : errors + refused], 0, route.db_share, route.queries
+                )
             ok = (
-                _series(latencies[errors:], 0, route.db_share, route.queries)
-                if n > errors
+                _series(latencies[errors + refused :], 0, route.db_share, route.queries)
+                if n > errors + refused
                 else None
             )
             if ok:
-                ok.n_plus_one = n - errors if route.n_plus_one else 0
+                ok.n_plus_one = n - errors - refused if route.n_plus_one else 0
                 status = "4xx" if route.path == "<unmatched>" else "2xx"
                 out[minute][(REQUEST, route.path, route.method, status)] = ok
             if errors:

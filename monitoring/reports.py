@@ -78,13 +78,19 @@ def endpoints(start: datetime, end: datetime, route: str | None = None) -> list[
     """Per route and method: the figures of the endpoints table, busiest first."""
     found = rollups.load({REQUEST}, start, end, name=route, db_histograms=False)
     grouped: dict[tuple[str, str], Series] = defaultdict(Series)
-    for (_, name, method, _), value in found.items():
+    client_errors: dict[tuple[str, str], int] = defaultdict(int)
+    for (_, name, method, status), value in found.items():
         grouped[(name, method)].merge(value)
+        if status == "4xx":
+            client_errors[(name, method)] += value.count
     rows = []
     for (name, method), value in grouped.items():
         summary = stats.summarize(value)
         summary.update(
-            route=name, method=method, throughput=value.count / minutes_between(start, end)
+            route=name,
+            method=method,
+            throughput=value.count / minutes_between(start, end),
+            **stats.client_errors(client_errors[(name, method)], value.count),
         )
         rows.append(summary)
     return sorted(rows, key=lambda r: (-r["requests"], r["route"], r["method"]))

@@ -28,6 +28,14 @@ def summarize(value: Series) -> dict:
     }
 
 
+def client_errors(count_4xx: int, requests: int) -> dict:
+    """Requests answered 4xx, and their share in percent: shown apart from the 5xx."""
+    return {
+        "client_errors": count_4xx,
+        "client_error_rate": 100.0 * count_4xx / requests if requests else None,
+    }
+
+
 def combine(values) -> Series:
     total = Series()
     for value in values:

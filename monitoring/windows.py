@@ -175,6 +175,8 @@ class Sums:
     max_ms: float = 0.0
     db_max_ms: float = 0.0
     histograms: dict = field(default_factory=dict)
+    # Requests of one status class, for sources that need a share of them (4xx).
+    share: float = 0.0
 
     def percentile(self, name: str, q: float) -> float | None:
         """As `histogram.percentile` answers for the summed histogram `name`."""

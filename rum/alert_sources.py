@@ -122,6 +122,8 @@ class _Rows:
 
 class _RumSource(MetricSource):
     labels = LABELS
+    # No page views in the window: no slow page either, a firing alert resolves.
+    no_data = "resolve"
     # Whether `compute` needs the rows' histograms.
     histograms = False
 

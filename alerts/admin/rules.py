@@ -45,7 +45,7 @@ class RuleAdmin(admin.ModelAdmin):
         ),
         (
             "Condition",
-            {"fields": ["operator", "threshold", "resolve_threshold", "for_minutes"]},
+            {"fields": ["operator", "threshold", "resolve_threshold", "for_minutes", "no_data"]},
         ),
         (
             "Notifications",
@@ -193,7 +193,14 @@ def _points_frame(result):
 def _transitions_frame(result):
     import pandas as pd
 
-    rows = [
-        (t.at, labels_key(labels) or "value", t.state, t.value) for labels, t in result.transitions
-    ]
+    rows = []
+    for labels, t in result.transitions:
+        # A resolution on no data has no value: mark it at the last value seen.
+        value = t.value if t.value is not None else _last_value(result.points.get(labels), t.at)
+        rows.append((t.at, labels_key(labels) or "value", t.state, value))
     return pd.DataFrame(rows, columns=["at", "series", "state", "value"])
+
+
+def _last_value(points, before):
+    seen = [value for at, value in points or () if at < before and value is not None]
+    return seen[-1] if seen else None

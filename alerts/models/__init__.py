@@ -3,7 +3,7 @@
 from alerts.models.alerts import Alert, AlertEvent, AlertState
 from alerts.models.channels import Channel, ChannelKind, PayloadFormat
 from alerts.models.deliveries import DeliveryAttempt, Notification, NotificationKind
-from alerts.models.rules import AlertsDashboard, Operator, Rule, Severity
+from alerts.models.rules import AlertsDashboard, NoData, Operator, Rule, Severity
 from alerts.models.silences import MaintenanceWindow, Silence
 from alerts.models.sink import ReceivedWebhook
 
@@ -17,6 +17,7 @@ __all__ = [
     "DeliveryAttempt",
     "MaintenanceWindow",
     "Notification",
+    "NoData",
     "NotificationKind",
     "Operator",
     "PayloadFormat",

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from alerts import sources, states
 from alerts.sources import Query
 from alerts.states import Condition
 
@@ -23,6 +24,15 @@ class Severity(models.TextChoices):
     MEDIUM = "medium", "Medium"
     HIGH = "high", "High"
     CRITICAL = "critical", "Critical"
+
+
+class NoData(models.TextChoices):
+    """What a rule does when its source has no data for a label set (Grafana's choice)."""
+
+    SOURCE_DEFAULT = "", "The source's default"
+    KEEP = states.KEEP, "Keep the last state"
+    RESOLVE = states.RESOLVE, "Resolve"
+    ALERT = states.ALERT, "Alert as “no data”"
 
 
 SEVERITY_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
@@ -59,6 +69,15 @@ class Rule(models.Model):
         default=0,
         validators=[MaxValueValidator(MAX_WINDOW_MINUTES)],
         help_text="The condition must hold this long (pending) before the alert fires.",
+    )
+    no_data = models.CharField(
+        "when there is no data",
+        max_length=10,
+        choices=NoData.choices,
+        blank=True,
+        default=NoData.SOURCE_DEFAULT,
+        help_text="Keep the state, resolve, or alert as “no data” when the source answers "
+        "nothing for a label set.",
     )
     severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
     channels = models.ManyToManyField("alerts.Channel", blank=True, related_name="rules")
@@ -112,7 +131,18 @@ class Rule(models.Model):
             self.threshold,
             self.resolve_threshold,
             timedelta(minutes=self.for_minutes),
+            self.no_data_policy,
         )
+
+    @property
+    def no_data_policy(self) -> str:
+        """The rule's own choice, or its source's default (keep when the source is gone)."""
+        if self.no_data:
+            return self.no_data
+        try:
+            return sources.get_source(self.source).no_data
+        except sources.SourceError:
+            return states.KEEP
 
     @property
     def condition_text(self) -> str:

@@ -28,10 +28,11 @@ def blocks(context: dict) -> list[dict]:
     emoji = EMOJI.get(context["status"]) or SEVERITY_EMOJI.get(context["severity"], "")
     fields = [
         {"type": "mrkdwn", "text": f"*Severity*\n{context['severity']}"},
+        # Value and threshold apart: "11 (> 30)" on a resolution reads as a contradiction.
+        {"type": "mrkdwn", "text": f"*Value*\n{context['value_text']}"},
         {
             "type": "mrkdwn",
-            "text": f"*Value*\n{context['value_text']} "
-            f"({context['operator']} {context['threshold_text']})",
+            "text": f"*Threshold*\n{context['operator']} {context['threshold_text']}",
         },
     ]
     fields += [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in context["labels"].items()]

@@ -51,7 +51,7 @@ class MemorySource(MetricSource):
         return {k: pick[query.aggregation](v) for k, v in grouped.items() if v}
 
 
-# Whole minutes in the recent past: rules evaluate at whole minutes.
+# Whole minutes in the recent past (ticks may run at any moment; whole minutes read easily).
 def start_time() -> datetime:
     return (timezone.now() - timedelta(hours=6)).replace(second=0, microsecond=0, tzinfo=UTC)
 

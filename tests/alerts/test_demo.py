@@ -15,7 +15,16 @@ pytestmark = pytest.mark.django_db
 def test_the_demo_fires_an_alert_from_its_own_data_and_shows_resolved_ones(settings, monkeypatch):
     settings.SITE_URL = "http://127.0.0.1:8104"
     demo.load(io.StringIO())
-    assert Alert.objects.filter(state="resolved").count() == 5
+    assert Alert.objects.filter(state="resolved").count() == 7
+    # No data shown both ways: a latency alert resolved by it, and an alert "no data".
+    retired = Alert.objects.get(labels_key="route=/api/v1/search/")
+    assert retired.events.last().value is None and "resolves" in retired.events.last().note
+    silent = Alert.objects.get(rule__name="No system samples")
+    assert silent.rule.no_data == "alert" and silent.rule.get_no_data_display() == (
+        "Alert as “no data”"
+    )
+    assert [e.value for e in silent.events.all()][:2] == [None, None]
+    assert Rule.objects.get(source="monitoring.client_error_rate", name__startswith="4xx")
     pager = Channel.objects.get(name=demo.PAGER)
     assert not pager.enabled and "404" in pager.disabled_reason
     sink = Channel.objects.get(name=demo.WEBHOOK)

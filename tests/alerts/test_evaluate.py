@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -120,12 +122,14 @@ def test_the_tick_records_its_heartbeat(clock):
     assert Heartbeat.objects.filter(name="alerts-evaluation").exists()
 
 
-def test_only_whole_minutes_are_evaluated(clock):
+def test_a_tick_evaluates_at_its_moment_not_its_minute(clock):
     make_rule(window_minutes=1)
-    clock.feed([150])
-    # 00:01:59 evaluates at 00:01:00, over [00:00, 00:01): the sample at 00:00:30.
-    evaluate_rules(now=clock.minute(1).replace(second=59))
-    assert Alert.objects.get().started_at == clock.minute(1)
+    clock.source.add(clock.minute(1) + timedelta(seconds=20), 150)
+    # 00:01:59 evaluates over [00:00:59, 00:01:59): the sample of 00:01:20 is seen.
+    moment = clock.minute(1) + timedelta(seconds=59)
+    evaluate_rules(now=moment)
+    alert = Alert.objects.get()
+    assert alert.started_at == alert.fired_at == moment
 
 
 def test_one_evaluate_per_source_whatever_the_number_of_rules(clock, metric):

@@ -278,7 +278,8 @@ def test_the_slack_message_has_title_severity_value_and_link(clock, http_receive
     header, summary, fields, actions = payload["blocks"]
     assert header["text"]["text"] == "[HIGH] Firing: Latency"
     assert "*Severity*\nhigh" in [f["text"] for f in fields["fields"]]
-    assert "*Value*\n150 ms (> 100 ms)" in [f["text"] for f in fields["fields"]]
+    texts = [f["text"] for f in fields["fields"]]
+    assert "*Value*\n150 ms" in texts and "*Threshold*\n> 100 ms" in texts
     urls = [e["url"] for e in actions["elements"]]
     assert any("/admin/alerts/alert/" in u for u in urls)
     assert payload["text"] == "[HIGH] Firing: Latency"

@@ -41,11 +41,11 @@ def traffic(recorder, backend):
     return recorder
 
 
-def evaluate(key, aggregation, window=FIVE, filters=None, group_by=()):
+def evaluate(key, aggregation, window=FIVE, filters=None, group_by=(), at=None):
     source = get_source(key)
     query = Query.build(aggregation, window, filters or {}, group_by)
     source.validate(query)
-    return source.evaluate([query], NOW + timedelta(seconds=30))[0]
+    return source.evaluate([query], at or NOW + timedelta(seconds=30))[0]
 
 
 def test_latency_percentiles_per_route(traffic):
@@ -66,8 +66,11 @@ def test_latency_over_all_routes_reads_the_totals(traffic, django_assert_max_num
 def test_error_rate_and_throughput(traffic):
     errors = evaluate("monitoring.error_rate", "ratio", filters={"route": "/api/orders/"})
     assert errors[()] == pytest.approx(100 * 3 / 28)
-    rate = evaluate("monitoring.throughput", "rate", group_by=["route"])
+    rate = evaluate("monitoring.throughput", "rate", group_by=["route"], at=NOW)
     assert rate == {(("route", "/api/orders/"),): 28 / 5, (("route", "/api/users/"),): 3.0}
+    # 30 s into a minute with no request yet: 5.5 minutes read, the rate per minute of them.
+    later = evaluate("monitoring.throughput", "rate", group_by=["route"])
+    assert later == {(("route", "/api/orders/"),): 28 / 5.5, (("route", "/api/users/"),): 15 / 5.5}
 
 
 def test_no_traffic_is_a_throughput_of_zero_but_no_latency(traffic):

@@ -79,3 +79,14 @@ def test_the_demo_traffic_job_tops_up_the_minutes_since_the_last_run():
     assert max(minutes) >= latest
     hosts = SystemSample.objects.filter(time__gte=gap_start).values_list("host", flat=True)
     assert {"web-1", "worker-1"} <= set(hosts)
+
+
+def test_the_demo_traffic_shows_4xx_apart_from_5xx(admin_client):
+    demo.load(io.StringIO())
+    rows = admin_client.get("/api/monitoring/endpoints/", {"hours": 24}).json()
+    by_route = {(r["route"], r["method"]): r for r in rows}
+    me = by_route[("/api/users/me/", "GET")]
+    assert me["client_error_rate"] == pytest.approx(6.0, abs=0.5) and me["server_errors"] == 0
+    assert by_route[("<unmatched>", "GET")]["client_error_rate"] == 100.0
+    payments = by_route[(demo.PAYMENTS, "POST")]
+    assert payments["server_errors"] > 0 and payments["client_errors"] == 0
