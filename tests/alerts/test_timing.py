@@ -15,6 +15,7 @@ from django.core import mail
 
 from alerts.evaluate import evaluate_rules
 from alerts.models import Alert, Notification
+from config import display_time
 from monitoring import fold
 from monitoring.recorder import REQUEST, Work
 from monitoring.recorder import recorder as the_recorder
@@ -79,7 +80,7 @@ def test_a_latency_condition_is_notified_within_70_s(recorder, settings, phase):
     assert alert.fired_at.timestamp() == alert.started_at.timestamp() == sent_at
     assert alert.fired_at.second == TICK_PHASE
     [message] = mail.outbox
-    assert alert.fired_at.isoformat() in message.body
+    assert f"Fired:     {display_time.text(alert.fired_at, zone=True)}" in message.body
 
 
 def test_a_partial_minute_does_not_lower_a_throughput(recorder, settings):
