@@ -151,8 +151,9 @@ class RuleForm(forms.ModelForm):
         self.fields["aggregation"] = forms.ChoiceField(
             choices=aggregation_choices(saved.aggregation)
         )
-        self.fields["no_data"].choices = no_data_choices(saved.source)
-        self.fields["no_data"].help_text = no_data_help()
+        if "no_data" in self.fields:  # not on a view-only page, where it is read-only
+            self.fields["no_data"].choices = no_data_choices(saved.source)
+            self.fields["no_data"].help_text = no_data_help()
 
     def clean(self):
         data = super().clean()
