@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db import transaction
 
-from config.redis_client import get_redis, redis_configured
+from config.redis_client import FAULTS, get_redis, redis_configured
 from monitoring import histogram, storage
 from monitoring.models import ALL, DAY, HOUR, MINUTE, FoldBatch, QueryFingerprint, Rollup
 from monitoring.recorder import REQUEST, Series
@@ -66,9 +66,14 @@ def closed_before(now: float | None = None) -> int:
 def fold(now: float | None = None) -> int:
     """Fold every closed minute into rollups; return how many minute batches were applied."""
     cutoff = closed_before(now)
+    applied = 0
     if redis_configured():
-        return _fold_redis(cutoff)
-    return _fold_database(cutoff)
+        try:
+            applied += _fold_redis(cutoff)
+        except FAULTS as exc:
+            log.warning("Redis unreachable (%s): folding what the database holds", exc)
+    # With Redis too: flushes made while it was unreachable went to the database.
+    return applied + _fold_database(cutoff)
 
 
 # --- rows -------------------------------------------------------------------------

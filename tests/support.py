@@ -130,3 +130,59 @@ def gunicorn_command(workers: int = 2) -> list[str]:
 
 def celery_worker_command(concurrency: int = 1) -> list[str]:
     return worker_command(concurrency)
+
+
+class RedisServer:
+    """A redis-server of the test's own, which the test may stop (SIGSTOP) and restart."""
+
+    def __init__(self, directory: Path, *, appendonly: bool):
+        self.directory, self.appendonly = directory, appendonly
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> RedisServer:
+        import redis
+
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--dir", str(self.directory), "--save", "", "--daemonize", "no"]
+        command += ["--appendonly", "yes" if self.appendonly else "no"]
+        command += ["--appendfsync", "always"]  # a restart right after a write keeps it
+        log = open(self.directory / "redis.log", "ab")  # noqa: SIM115 (the process keeps it)
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        probe = redis.Redis.from_url(self.url, socket_timeout=1)
+        wait_until(lambda: _pings(probe), timeout=10, message="redis-server did not start")
+        return self
+
+    def pause(self) -> None:
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
+    def stop(self) -> None:
+        """As a crash or a restart would: nothing saved on the way out but what AOF has."""
+        if self.process is not None and self.process.poll() is None:
+            self.resume()
+            self.process.kill()
+            self.process.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def _pings(client) -> bool:
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False
+
+
+@contextlib.contextmanager
+def redis_server(directory: Path, *, appendonly: bool = False):
+    server = RedisServer(directory, appendonly=appendonly).start()
+    try:
+        yield server
+    finally:
+        server.stop()
