@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -135,8 +136,8 @@ def celery_worker_command(concurrency: int = 1) -> list[str]:
 class RedisServer:
     """A redis-server of the test's own, which the test may stop (SIGSTOP) and restart."""
 
-    def __init__(self, directory: Path, *, appendonly: bool):
-        self.directory, self.appendonly = directory, appendonly
+    def __init__(self, directory: Path, *, appendonly: bool, extra: tuple[str, ...] = ()):
+        self.directory, self.appendonly, self.extra = directory, appendonly, extra
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen | None = None
@@ -147,7 +148,7 @@ class RedisServer:
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
         command += ["--dir", str(self.directory), "--save", "", "--daemonize", "no"]
         command += ["--appendonly", "yes" if self.appendonly else "no"]
-        command += ["--appendfsync", "always"]  # a restart right after a write keeps it
+        command += ["--appendfsync", "always", *self.extra]  # a restart right after a write
         log = open(self.directory / "redis.log", "ab")  # noqa: SIM115 (the process keeps it)
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         probe = redis.Redis.from_url(self.url, socket_timeout=1)
@@ -180,9 +181,70 @@ def _pings(client) -> bool:
 
 
 @contextlib.contextmanager
-def redis_server(directory: Path, *, appendonly: bool = False):
-    server = RedisServer(directory, appendonly=appendonly).start()
+def redis_server(directory: Path, *, appendonly: bool = False, extra: tuple[str, ...] = ()):
+    server = RedisServer(directory, appendonly=appendonly, extra=extra).start()
     try:
         yield server
     finally:
         server.stop()
+
+
+class TcpProxy:
+    """Forwards a local port to a server; `stop()` cuts every connection and refuses new
+    ones (the server looks down), `start()` brings it back on the same port."""
+
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1"):
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self.listener: socket.socket | None = None
+        self.sockets: set[socket.socket] = set()
+        self.lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self.listener is not None
+
+    def start(self) -> TcpProxy:
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.listener is not None:
+            with contextlib.suppress(OSError):  # wakes the accepting thread (Linux)
+                self.listener.shutdown(socket.SHUT_RDWR)
+            self.listener.close()
+            self.listener = None
+        with self.lock:
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            self.sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # stopped
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.sockets.update((client, server))
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
