@@ -109,7 +109,9 @@ REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "perfmon")
 # writes to and reads from the database), and for how long it is skipped before a probe.
 REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 0.5)
 REDIS_BREAKER_SECONDS = env_float("REDIS_BREAKER_SECONDS", 5.0)
-# The Celery broker's timeouts (its own connections, not behind the breaker).
+# The Celery broker's connect timeout (its own connections, not behind the breaker).
+# Replies are waited for without a limit: a worker whose ack timed out during a Redis
+# stall stopped consuming for good; waiting, it goes on when Redis does.
 REDIS_BROKER_TIMEOUT = env_float("REDIS_BROKER_TIMEOUT", 2.0)
 
 if REDIS_URL:
@@ -132,7 +134,6 @@ BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "socket_timeout": REDIS_BROKER_TIMEOUT,
         "socket_connect_timeout": REDIS_BROKER_TIMEOUT,
         "global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:",
     }
