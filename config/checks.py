@@ -2,6 +2,7 @@
 
 import ipaddress
 
+import redis
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
@@ -64,3 +65,19 @@ def check_redis_configured(app_configs, **kwargs):
             id="perfmon.W002",
         )
     ]
+
+
+@register(deploy=True)
+def check_redis_persistence(app_configs, **kwargs):
+    """Accepted beacons and unfolded request minutes live in Redis until a worker takes them."""
+    from config.redis_client import DURABILITY_HINT, persistence
+
+    if not settings.REDIS_URL:
+        return []
+    try:
+        durable, detail = persistence()
+    except redis.RedisError:  # not reachable from here (yet): /healthz says it once it runs
+        return []
+    if durable:
+        return []
+    return [Warning(detail, hint=DURABILITY_HINT, id="perfmon.W003")]

@@ -1,4 +1,11 @@
-"""The checks behind /healthz: database, broker, cache and the beat heartbeat."""
+"""The checks behind /healthz: database, broker, cache and the beat heartbeat.
+
+The broker and the cache are not required: without them beacons and request metrics
+are written to the database, so the answer is 200 "degraded" naming them (a load
+balancer must not take every web server out because Redis hangs). While the Redis
+breaker is open they are reported failing without asking Redis, so /healthz answers
+at once. Warnings (e.g. Redis keeping nothing on disk) do not fail it.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +28,10 @@ class Check:
     ms: float = 0.0
 
 
+# Checks whose failure degrades the service without stopping it.
+OPTIONAL = {"broker", "cache"}
+
+
 def _timed(name, fn) -> Check:
     started = time.perf_counter()
     try:
@@ -28,6 +39,15 @@ def _timed(name, fn) -> Check:
     except Exception as exc:  # any failure is a finding, reported by name
         ok, detail = False, f"{type(exc).__name__}: {exc}"
     return Check(name, ok, detail, round((time.perf_counter() - started) * 1000, 1))
+
+
+def _redis_skipped() -> str:
+    """Why Redis is skipped now ("" when it is not): the breaker is open."""
+    from config.redis_client import breaker, redis_configured
+
+    if redis_configured() and breaker.is_open():
+        return f"skipped: Redis is not answering ({breaker.error}); probed again every few seconds"
+    return ""
 
 
 def _database():
@@ -76,11 +96,19 @@ def _heartbeat():
 
 
 def run_checks() -> list[Check]:
-    checks = [
-        _timed("database", _database),
-        _timed("broker", _broker),
-        _timed("cache", _cache),
-    ]
+    database = _timed("database", _database)
+    skipped = _redis_skipped()
+    cache = Check("cache", False, skipped) if skipped else _timed("cache", _cache)
+    # The cache, behind the breaker, finds a hung Redis within its short timeout; the
+    # broker's own connection (the same Redis) would wait longer.
+    skipped = _redis_skipped()
+    if skipped and not cache.ok:
+        cache.detail = skipped
+    if skipped and settings.REDIS_URL:
+        broker = Check("broker", False, skipped)
+    else:
+        broker = _timed("broker", _broker)
+    checks = [database, broker, cache]
     database_ok = checks[0].ok
     if database_ok:
         checks.append(_timed("heartbeat", _heartbeat))
@@ -89,12 +117,27 @@ def run_checks() -> list[Check]:
     return checks
 
 
+def warnings() -> list[str]:
+    from config.redis_client import DURABILITY_HINT, persistence, redis_available
+
+    if not redis_available():
+        return []
+    try:
+        durable, detail = persistence()
+    except Exception:  # unreachable: the cache and broker checks say so
+        return []
+    return [] if durable else [f"{detail} {DURABILITY_HINT}"]
+
+
 def report() -> tuple[bool, dict]:
+    """(serving, body): serving is False only when a required check fails."""
     checks = run_checks()
-    healthy = all(c.ok for c in checks)
+    failing = [c.name for c in checks if not c.ok]
+    serving = not set(failing) - OPTIONAL
     body = {
-        "status": "ok" if healthy else "unhealthy",
-        "failing": [c.name for c in checks if not c.ok],
+        "status": "unhealthy" if not serving else "degraded" if failing else "ok",
+        "failing": failing,
         "checks": {c.name: {k: v for k, v in asdict(c).items() if k != "name"} for c in checks},
+        "warnings": warnings(),
     }
-    return healthy, body
+    return serving, body

@@ -105,12 +105,19 @@ REDIS_URL = env_str("REDIS_URL")
 # Prefix of every key we write to Redis, so several deployments (or test runs)
 # can share one server.
 REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "perfmon")
-REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 2.0)
+# How long a request waits on a hung Redis before the breaker skips Redis (it then
+# writes to and reads from the database), and for how long it is skipped before a probe.
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 0.5)
+REDIS_BREAKER_SECONDS = env_float("REDIS_BREAKER_SECONDS", 5.0)
+# The Celery broker's connect timeout (its own connections, not behind the breaker).
+# Replies are waited for without a limit: a worker whose ack timed out during a Redis
+# stall stopped consuming for good; waiting, it goes on when Redis does.
+REDIS_BROKER_TIMEOUT = env_float("REDIS_BROKER_TIMEOUT", 2.0)
 
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_cache.BreakerRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": REDIS_KEY_PREFIX,
             "OPTIONS": {
@@ -127,8 +134,7 @@ BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "socket_timeout": REDIS_SOCKET_TIMEOUT,
-        "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+        "socket_connect_timeout": REDIS_BROKER_TIMEOUT,
         "global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:",
     }
 else:
@@ -145,7 +151,7 @@ else:
         "store_processed": False,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_TIMEOUT
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_BROKER_TIMEOUT
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

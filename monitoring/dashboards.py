@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from config import dashboards
-from monitoring import charts, explain, reports
+from monitoring import charts, explain, reports, storage
 from monitoring.formats import (
     count,
     decimal,
@@ -43,6 +43,19 @@ def page_url(slug: str, time_range=None, **params) -> str:
 
 def bad_request(ctx, message: str):
     return ctx.render("monitoring/bad_request.html", {"error": message}, status=400)
+
+
+LIVE_MISSING = (
+    "Redis is not answering: the figures of the last minutes kept there are missing "
+    "until it is back (requests are recorded in the database meanwhile)."
+)
+
+
+@dashboards.banner
+def live_missing_banner(request):
+    if not request.user.has_perm(PERMISSION) or not storage.live_missing():
+        return []
+    return [dashboards.Banner("warning", LIVE_MISSING)]
 
 
 # --- Performance ----------------------------------------------------------------------

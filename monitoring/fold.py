@@ -20,19 +20,15 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from django.conf import settings
 from django.db import transaction
 
-from config.redis_client import get_redis, redis_configured
+from config.redis_client import FAULTS, get_redis, redis_configured
 from monitoring import histogram, storage
 from monitoring.models import ALL, DAY, HOUR, MINUTE, FoldBatch, QueryFingerprint, Rollup
 from monitoring.recorder import REQUEST, Series
 
 log = logging.getLogger(__name__)
 
-# A minute is closed once every process has flushed it: its end, plus one flush
-# interval, plus this much slack for a slow flush.
-SLACK_SECONDS = 10
 MINUTES_PER_TRANSACTION = 30
 # A fold killed while holding the lock delays the next one by at most this.
 LOCK_SECONDS = 120
@@ -56,19 +52,28 @@ return 0
 """
 
 
-def closed_before(now: float | None = None) -> int:
-    """Epoch seconds of the first minute that may still receive data."""
+def fold_before(now: float | None = None) -> int:
+    """Epoch seconds of the first minute not folded: the one after the current minute.
+
+    Open minutes are folded as far as they go; what a later flush adds to them is folded
+    into the same rows by the next fold. So Redis, which may lose what it holds when it
+    restarts, holds at most one fold interval of request metrics, not minutes of them.
+    """
     now = time.time() if now is None else now
-    settled = now - settings.MONITORING_FLUSH_SECONDS - SLACK_SECONDS
-    return int(settled // 60) * 60
+    return int(now // 60) * 60 + 60
 
 
 def fold(now: float | None = None) -> int:
-    """Fold every closed minute into rollups; return how many minute batches were applied."""
-    cutoff = closed_before(now)
+    """Fold every minute up to now into rollups; return how many minute batches were applied."""
+    cutoff = fold_before(now)
+    applied = 0
     if redis_configured():
-        return _fold_redis(cutoff)
-    return _fold_database(cutoff)
+        try:
+            applied += _fold_redis(cutoff)
+        except FAULTS as exc:
+            log.warning("Redis unreachable (%s): folding what the database holds", exc)
+    # With Redis too: flushes made while it was unreachable went to the database.
+    return applied + _fold_database(cutoff)
 
 
 # --- rows -------------------------------------------------------------------------

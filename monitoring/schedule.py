@@ -9,9 +9,10 @@ def jobs() -> list[Job]:
         Job(
             name="Fold request metrics",
             task="monitoring.fold",
-            every_seconds=30,
-            expires_seconds=30,
-            description="Moves closed minutes of request, task and query metrics into rollups.",
+            every_seconds=10,
+            expires_seconds=10,
+            description="Moves request, task and query metrics from Redis (or the live table) "
+            "into rollups, the open minute as far as it goes.",
         ),
         Job(
             name="Sample system resources",

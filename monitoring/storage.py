@@ -11,23 +11,28 @@ Redis (REDIS_URL set), all keys under `<prefix>:monitoring:`:
 - `samples`: a capped list of slow / N+1 request samples, as JSON.
 
 Embedded default (no Redis): each flush appends LiveAggregate rows and updates
-MetricTotal rows; samples go straight to RequestSample.
+MetricTotal rows; samples go straight to RequestSample. The same happens with Redis
+while it is unreachable (see the breaker in `config.redis_client`): the fold and the
+live reader take both.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from django.db import transaction
 
-from config.redis_client import get_redis, redis_configured, redis_key
+from config.redis_client import FAULTS, breaker, get_redis, redis_configured, redis_key
 from monitoring import histogram
 from monitoring.histogram import bucket_value
 from monitoring.recorder import OTHER_STATEMENT, QUERY, Series
 from monitoring.sql import fingerprint
+
+log = logging.getLogger(__name__)
 
 SEP = "\x1f"
 LIVE_TTL_SECONDS = 8 * 86400
@@ -85,9 +90,15 @@ def store(series: dict[tuple, Series], samples: list[dict]) -> None:
     series, texts = fingerprint_statements(series)
     prepared = [prepare_sample(s) for s in samples]
     if redis_configured():
-        _store_redis(series, texts, prepared)
-    else:
-        _store_database(series, texts, prepared)
+        try:
+            _store_redis(series, texts, prepared)
+            return
+        except FAULTS as exc:
+            # Redis hung or gone: the database takes the sums now rather than holding them
+            # in this process. (A flush Redis applied but whose reply was lost would count
+            # twice, as a retried flush would: rare, and never a loss.)
+            log.warning("Redis unreachable (%s): request metrics written to the database", exc)
+    _store_database(series, texts, prepared)
 
 
 def fingerprint_statements(series: dict[tuple, Series]) -> tuple[dict[tuple, Series], dict]:
@@ -349,10 +360,30 @@ def save_samples(samples: Iterable[dict]) -> int:
 
 # --- reading what is not folded yet ---------------------------------------------------
 def live_series(kinds: set[str], start: int, end: int) -> dict[tuple, Series]:
-    """Unfolded sums of minutes in [start, end), keyed (minute, kind, name, method, class)."""
+    """Unfolded sums of minutes in [start, end), keyed (minute, kind, name, method, class).
+
+    With Redis, what the database holds too (flushes made while Redis was unreachable);
+    while Redis is unreachable, only that: `live_missing()` then says so.
+    """
+    found = _live_database(kinds, start, end)
     if redis_configured():
-        return _live_redis(kinds, start, end)
-    return _live_database(kinds, start, end)
+        try:
+            from_redis = _live_redis(kinds, start, end)
+        except FAULTS as exc:
+            log.warning("Redis unreachable (%s): live minutes read from the database only", exc)
+        else:
+            for series_key, value in from_redis.items():
+                target = found.get(series_key)
+                if target is None:
+                    found[series_key] = value
+                else:
+                    target.merge(value)
+    return found
+
+
+def live_missing() -> bool:
+    """Whether live (unfolded) figures kept in Redis are missing from what is read now."""
+    return redis_configured() and breaker.is_open()
 
 
 def _live_redis(kinds: set[str], start: int, end: int) -> dict[tuple, Series]:
@@ -427,7 +458,18 @@ def read_totals(host: str) -> dict[tuple, dict[str, int]]:
             for t in MetricTotal.objects.filter(host=host)
         }
     out: dict[tuple, dict[str, int]] = {}
-    for raw_field, raw_value in get_redis().hgetall(key("totals", host)).items():
+    # Counters written to the database while Redis was unreachable, then Redis's.
+    for t in MetricTotal.objects.filter(host=host):
+        target = out.setdefault((t.kind, t.name, t.method, t.status_class), {})
+        for code, amount in t.values.items():
+            target[code] = target.get(code, 0) + amount
+    try:
+        redis_totals = get_redis().hgetall(key("totals", host))
+    except FAULTS as exc:
+        log.warning("Redis unreachable (%s): /metrics counters from the database only", exc)
+        return out
+    for raw_field, raw_value in redis_totals.items():
         head, code = raw_field.decode().rsplit(SEP, 1)
-        out.setdefault(tuple(head.split(SEP)), {})[code] = int(raw_value)
+        target = out.setdefault(tuple(head.split(SEP)), {})
+        target[code] = target.get(code, 0) + int(raw_value)
     return out

@@ -7,6 +7,7 @@ import logging
 
 import orjson
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -22,7 +23,7 @@ from config.api import ErrorSerializer, FieldErrorsSerializer
 from config.client_address import client_address
 from rum import beacon as beacons
 from rum import ingest
-from rum.sites import any_site_allows, sampled, site_for_key
+from rum.sites import SitesUnavailable, any_site_allows, sampled, site_for_key
 from rum.useragent import BOT, classify
 from rum.validation import validate_beacon
 
@@ -110,7 +111,12 @@ class AcceptedResponse(HttpResponse):
 
 
 def _cors(response, origin: str, allowed: bool | None = None):
-    if origin and (allowed if allowed is not None else any_site_allows(origin)):
+    if origin and allowed is None:
+        try:
+            allowed = any_site_allows(origin)
+        except SitesUnavailable:  # an error answer names no site: the page may read it
+            allowed = True
+    if origin and allowed:
         response["Access-Control-Allow-Origin"] = origin
     response["Vary"] = "Origin"
     return response
@@ -180,6 +186,8 @@ class BeaconView(APIView):
             403: OpenApiResponse(ErrorSerializer, "Unknown key, origin refused, or no consent."),
             413: OpenApiResponse(ErrorSerializer, "Body over 64 KB."),
             429: OpenApiResponse(ErrorSerializer, "Too many beacons from this address."),
+            503: OpenApiResponse(ErrorSerializer, "The database is unreachable and this key "
+                                 "is not known yet: send again later (Retry-After)."),
         },
         examples=[OpenApiExample("A page load", value=EXAMPLE, request_only=True)],
         auth=[],
@@ -203,9 +211,9 @@ class BeaconView(APIView):
             return _error(400, errors, origin)
         site = site_for_key(beacon["key"])
         if site is None:
-            return _error(403, "Unknown site key.")
+            return _error(403, "Unknown site key.", origin)
         if origin.rstrip("/") not in site.origins:
-            return _error(403, f"Origin {origin or '(none)'} may not send to this site.")
+            return _error(403, f"Origin {origin or '(none)'} may not send to this site.", origin)
         if site.consent_required and not beacon["consent"]:
             return _error(403, "This site requires consent: call rum.consent(true).", origin)
         count = len(beacon["events"])
@@ -217,6 +225,21 @@ class BeaconView(APIView):
         scrubbed = beacons.scrub(beacon, request.get_host())
         accepted = ingest.Accepted(scrubbed, site.id, client, timezone.now())
         return _accepted(origin, ingest.deliver(accepted), accepted=count)
+
+    def handle_exception(self, exc):
+        """Every answer is JSON with its CORS header, a failure included: never Django's
+        HTML page, which a page's script could not even read."""
+        origin = self.request.headers.get("Origin", "") if self.request else ""
+        if isinstance(exc, SitesUnavailable | DatabaseError):
+            log.warning("RUM beacon refused, the database is unreachable: %s", exc)
+            response = _error(503, "The site's key cannot be checked now; send later.", origin)
+            response["Retry-After"] = "10"
+            return response
+        try:
+            return _cors(super().handle_exception(exc), origin)  # DRF's own: 429, 405...
+        except Exception:
+            log.exception("RUM beacon failed")
+            return _error(500, "The beacon could not be taken; send it again later.", origin)
 
     @extend_schema(exclude=True)
     def options(self, request, *args, **kwargs):

@@ -8,7 +8,11 @@ Nothing accepted is lost:
   claims older than the lease and inserts them again;
 - every row carries an idempotency key (unique per site), and the insert skips
   keys already stored, so inserting a batch twice stores it once;
-- when Redis is not configured or not reachable, the request writes directly.
+- when Redis is not configured or not reachable, the request writes directly;
+- when the database is unreachable, beacons wait in Redis: a failing drain hands its
+  claim back at once (no waiting for the lease) and drains pause, doubling the pause
+  up to BACKOFF_MAX_MS, so that an outage costs a few failed attempts, not one per
+  beacon, and the queue is taken within a pause of the database's return.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from datetime import datetime, timedelta
 import orjson
 import redis
 from django.conf import settings
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -48,6 +52,8 @@ BATCH_BEACONS = 500
 # How long the worker's drain waits for a short batch to fill (see `drain`).
 LINGER_SECONDS = 0.5
 KICK_TTL_MS = 10_000
+BACKOFF_FIRST_MS = 500
+BACKOFF_MAX_MS = 5_000
 # A page view's events may straddle an hour: its CWV verdict looks this far around.
 PAGE_VIEW_SPAN = timedelta(minutes=30)
 
@@ -87,6 +93,14 @@ def claims_key() -> str:
 
 def kick_key() -> str:
     return redis_key("rum", "drain-requested")
+
+
+def backoff_key() -> str:
+    return redis_key("rum", "drain-paused")
+
+
+def failures_key() -> str:
+    return redis_key("rum", "drain-failures")
 
 
 @dataclass(frozen=True)
@@ -322,11 +336,36 @@ def drain(max_seconds: float = 50.0, linger: float = 0.0) -> int:
     if not redis_configured():
         return 0
     try:
-        return _drain(get_redis(), max_seconds, linger)
+        client = get_redis()
+        if client.exists(backoff_key()):  # the database failed a moment ago
+            return 0
+        try:
+            inserted = _drain(client, max_seconds, linger)
+        except (DataError, IntegrityError):
+            raise
+        except DatabaseError as exc:  # unreachable: the beacons wait in Redis
+            _back_off(client, exc)
+            return 0
+        client.delete(failures_key())
+        return inserted
     except redis.RedisError as exc:
         # Requests write directly while Redis is away; the next drain takes the rest.
         log.warning("Redis unreachable (%s): RUM drain skipped", exc)
         return 0
+
+
+def _back_off(client: redis.Redis, exc: Exception) -> None:
+    """Pause drains, and beacons' requests for drains, for a while that doubles."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()  # the next attempt connects afresh
+    failures = client.incr(failures_key())
+    pause_ms = min(BACKOFF_FIRST_MS * 2 ** (failures - 1), BACKOFF_MAX_MS)
+    pipe = client.pipeline(transaction=False)
+    pipe.expire(failures_key(), 3600)
+    pipe.set(backoff_key(), 1, px=pause_ms)
+    pipe.set(kick_key(), 1, px=pause_ms)  # beacons ask for the drain once the pause ends
+    pipe.execute()
+    log.warning("database unreachable (%s): RUM drains paused for %d ms", exc, pause_ms)
 
 
 def _drain(client: redis.Redis, max_seconds: float, linger: float) -> int:
@@ -375,6 +414,11 @@ def _insert_claim(client: redis.Redis, claim_key: str, payloads: list[bytes]) ->
         # one and keep the refused ones aside (never dropped) for someone to look at.
         log.exception("a RUM batch was refused; inserting its %d beacons one by one", len(payloads))
         inserted = _insert_one_by_one(client, payloads)
+    except DatabaseError:
+        # The database is unreachable: the claim is the next drain's at once, not after
+        # the lease (which is for workers that died, not for ones that could not insert).
+        client.zadd(claims_key(), {claim_key: 0})
+        raise
     pipe = client.pipeline(transaction=True)
     pipe.delete(claim_key)
     pipe.zrem(claims_key(), claim_key)

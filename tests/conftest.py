@@ -45,12 +45,16 @@ def _clean_shared_state():
     """Each test starts with an empty cache (and an empty Redis database)."""
     from django.core.cache import cache
 
+    from config.redis_client import breaker
+
+    breaker.close()  # a test that made Redis unreachable leaves it usable for the next
     if settings.REDIS_URL:
         from config.redis_client import get_redis
 
         get_redis().flushdb()
     cache.clear()
     yield
+    breaker.close()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -130,3 +131,120 @@ def gunicorn_command(workers: int = 2) -> list[str]:
 
 def celery_worker_command(concurrency: int = 1) -> list[str]:
     return worker_command(concurrency)
+
+
+class RedisServer:
+    """A redis-server of the test's own, which the test may stop (SIGSTOP) and restart."""
+
+    def __init__(self, directory: Path, *, appendonly: bool, extra: tuple[str, ...] = ()):
+        self.directory, self.appendonly, self.extra = directory, appendonly, extra
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> RedisServer:
+        import redis
+
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--dir", str(self.directory), "--save", "", "--daemonize", "no"]
+        command += ["--appendonly", "yes" if self.appendonly else "no"]
+        command += ["--appendfsync", "always", *self.extra]  # a restart right after a write
+        log = open(self.directory / "redis.log", "ab")  # noqa: SIM115 (the process keeps it)
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        probe = redis.Redis.from_url(self.url, socket_timeout=1)
+        wait_until(lambda: _pings(probe), timeout=10, message="redis-server did not start")
+        return self
+
+    def pause(self) -> None:
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
+    def stop(self) -> None:
+        """As a crash or a restart would: nothing saved on the way out but what AOF has."""
+        if self.process is not None and self.process.poll() is None:
+            self.resume()
+            self.process.kill()
+            self.process.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def _pings(client) -> bool:
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False
+
+
+@contextlib.contextmanager
+def redis_server(directory: Path, *, appendonly: bool = False, extra: tuple[str, ...] = ()):
+    server = RedisServer(directory, appendonly=appendonly, extra=extra).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class TcpProxy:
+    """Forwards a local port to a server; `stop()` cuts every connection and refuses new
+    ones (the server looks down), `start()` brings it back on the same port."""
+
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1"):
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self.listener: socket.socket | None = None
+        self.sockets: set[socket.socket] = set()
+        self.lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self.listener is not None
+
+    def start(self) -> TcpProxy:
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.listener is not None:
+            with contextlib.suppress(OSError):  # wakes the accepting thread (Linux)
+                self.listener.shutdown(socket.SHUT_RDWR)
+            self.listener.close()
+            self.listener = None
+        with self.lock:
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            self.sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # stopped
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.sockets.update((client, server))
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)

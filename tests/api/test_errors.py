@@ -118,6 +118,6 @@ def test_the_schema_documents_each_refusal(client):
     assert codes[("/api/monitoring/overview/", "get")] == {"200", "400", "403", "414"}
     assert codes[("/api/dataquality/scans/{scan_id}/", "get")] == {"200", "403", "404"}
     assert codes[("/api/dataquality/checks/", "post")] == {"202", "400", "403", "404", "413", "415"}
-    assert codes[("/api/rum/beacon/", "post")] == {"202", "400", "403", "413", "415", "429"}
+    assert codes[("/api/rum/beacon/", "post")] == {"202", "400", "403", "413", "415", "429", "503"}
     error = schema["paths"]["/api/alerts/status/"]["get"]["responses"]["403"]
     assert error["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}

@@ -59,7 +59,7 @@ def test_it_uses_the_embedded_broker_and_local_cache_without_redis(tmp_path):
 def test_it_uses_redis_for_broker_and_cache(tmp_path):
     found = show(REDIS_URL="redis://cache.internal:6380/2", VAR_DIR=str(tmp_path))
     assert found["broker"] == "redis://cache.internal:6380/2"
-    assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert found["cache"] == "config.redis_cache.BreakerRedisCache"  # Django's, behind the breaker
 
 
 def test_debug_is_off_unless_asked(tmp_path):
