@@ -192,3 +192,83 @@ def test_the_command_fails_on_a_bad_file_and_stores_nothing(tmp_path):
         call_command("import_statements", str(path), stderr=err)
     assert "line 7, value: 'x' is not a number" in err.getvalue()
     assert Statement.objects.count() == 0
+
+
+# --- files from other spreadsheets and with hostile bytes: reported, never a crash ---
+
+EUROPEAN = (
+    "entity;statement_type;period_end;metric;category;value;is_total;parent\n"
+    "Acme;balance_sheet;2025-12-31;total_assets;assets;1.234,56;true;\n"
+    "Acme;balance_sheet;2025-12-31;cash;assets;1.000,5;false;total_assets\n"
+    "Acme;balance_sheet;2025-12-31;stock;assets;234,06;false;total_assets\n"
+    "Acme;balance_sheet;2025-12-31;debt;liabilities;(12,5);false;\n"
+)
+
+
+def test_a_semicolon_file_with_decimal_commas_is_read_as_such():
+    report = import_file(EUROPEAN.encode(), "export.csv")
+    assert report.ok, [str(e) for e in report.errors]
+    assert report.layout == "semicolon-separated, decimal comma"
+    values = {m: float(v) for m, v in LineItem.objects.values_list("metric", "value")}
+    assert values == {"total_assets": 1234.56, "cash": 1000.5, "stock": 234.06, "debt": -12.5}
+    assert LineItem.objects.get(metric="cash").parent.metric == "total_assets"
+
+
+def test_a_file_mixing_decimal_marks_is_refused_with_the_lines():
+    text = EUROPEAN + "Acme;balance_sheet;2025-12-31;other;assets;1.5;false;\n"
+    report = import_file(text.encode(), "mixed.csv")
+    assert not report.ok
+    message = str(report.errors[0])
+    assert "decimal" in message and "line 2" in message and "line 6" in message
+    assert Statement.objects.count() == 0
+
+
+def test_nul_and_control_characters_are_refused_with_row_and_column():
+    text = balance_sheet() + (
+        "Ac\x00me,balance_sheet,2025-12-31,cash,assets,1,false,\n"
+        "Acme,balance_sheet,2025-12-31,ca\x07sh,assets,1,false,\n"
+    )
+    report = import_file(text.encode(), "nul.csv")
+    assert not report.ok and Statement.objects.count() == 0
+    problems = {(e.row, e.column): e.message for e in report.errors}
+    assert set(problems) == {(7, "entity"), (8, "metric")}
+    assert "U+0000" in problems[(7, "entity")]
+    assert "U+0007" in problems[(8, "metric")]
+
+
+def test_every_problem_of_a_file_is_listed_not_only_the_first():
+    text = balance_sheet() + (
+        "Acme,balance_sheet,2025-12-31,cash,assets,1,false,,extra\n"
+        "Ac\x00me,balance_sheet,2025-12-31,cash,assets,x,false,\n"
+        "Acme,balance_sheet,2025-12-31,cash,assets,1,false,,extra\n"
+    )
+    report = import_file(text.encode(), "many.csv")
+    problems = sorted((e.row, e.column) for e in report.errors)
+    assert problems == [(7, ""), (8, "entity"), (8, "value"), (9, "")]
+    assert "expected 8 fields, found 9" in str(report.errors[0])
+
+
+def test_a_bad_date_names_the_accepted_formats_and_blames_nothing_else():
+    text = (
+        HEADER + "\n"
+        "Acme,balance_sheet,2025-12-31,total_assets,assets,2,true,\n"
+        "Acme,balance_sheet,31/12/2025,cash,assets,1,false,total_assets\n"
+        "Acme,balance_sheet,2025-12-31,stock,assets,1,false,total_assets\n"
+    )
+    report = import_file(text.encode(), "dates.csv")
+    assert [(e.row, e.column) for e in report.errors] == [(3, "period_end")]
+    message = report.errors[0].message
+    assert "YYYY-MM-DD" in message and "DD.MM.YYYY" in message
+
+
+def test_european_dates_with_dots_are_accepted():
+    text = EUROPEAN.replace("2025-12-31", "31.12.2025")
+    report = import_file(text.encode(), "dots.csv")
+    assert report.ok, [str(e) for e in report.errors]
+    assert Statement.objects.get().period_end.isoformat() == "2025-12-31"
+
+
+def test_a_header_that_names_no_column_says_which_delimiters_are_read():
+    report = import_file(b"name|kind|date\nA|b|c\n", "odd.csv")
+    assert not report.ok
+    assert "comma, semicolon or tab" in str(report.errors[0])
