@@ -350,6 +350,7 @@ def validate(raw: pd.DataFrame, report: ImportReport, decimal: str = ".") -> pd.
 
     The frame's index is each row's line in the file.
     """
+    earlier = {e.row for e in report.errors if e.row}
     report.rows = len(raw) + sum(1 for e in report.errors if e.row and not e.column)
     unknown = [c for c in raw.columns if c not in COLUMNS]
     missing = [c for c in REQUIRED if c not in raw.columns]
@@ -360,7 +361,7 @@ def validate(raw: pd.DataFrame, report: ImportReport, decimal: str = ".") -> pd.
     if missing:
         report.add_error(0, "", f"missing column(s) {', '.join(missing)}")
     if unknown or missing:
-        report.rejected_rows = len({e.row for e in report.errors if e.row})
+        report.rejected_rows = len(earlier)
         return raw
     frame = raw.apply(lambda c: c.str.strip())
     for name in OPTIONAL:
@@ -452,9 +453,10 @@ def validate(raw: pd.DataFrame, report: ImportReport, decimal: str = ".") -> pd.
     if report.ok:
         _warn_duplicates(frame, key, report)
     report.errors.sort(key=lambda e: (e.row, e.column))
-    report.rejected_rows = int(rejected.sum()) + len(
-        {e.row for e in report.errors if e.row and not e.column}
-    )
+    # Rows already refused while reading: lines left out, fields with control characters.
+    refused = np.array(sorted(earlier), dtype="int64")
+    rejected |= frame.index.isin(refused)
+    report.rejected_rows = int(rejected.sum()) + int((~np.isin(refused, frame.index)).sum())
     return frame
 
 
@@ -622,16 +624,22 @@ def _store_statements(frame: pd.DataFrame, report, source: str, now) -> np.ndarr
 def _delete_items(statement_ids: list[int]) -> None:
     """The line items of replaced statements, in SQL: no model instances for a delete."""
     table = LineItem._meta.db_table
+    # A line of another statement may name one of these as parent (edited by hand): the
+    # ORM's SET_NULL, done here in SQL.
+    orphan = (
+        f"UPDATE {table} SET parent_id = NULL WHERE parent_id IN "  # noqa: S608 (our table)
+        f"(SELECT id FROM {table} WHERE statement_id {{ids}}) AND NOT statement_id {{ids}}"
+    )
+    delete = f"DELETE FROM {table} WHERE statement_id {{ids}}"  # noqa: S608
     with connection.cursor() as cursor:
-        for chunk in _chunks(statement_ids, 900):
-            marks = ",".join(["%s"] * len(chunk))
-            # A line of another statement may name one of these as parent (edited by hand).
-            cursor.execute(
-                f"UPDATE {table} SET parent_id = NULL WHERE statement_id NOT IN ({marks}) "  # noqa: S608
-                f"AND parent_id IN (SELECT id FROM {table} WHERE statement_id IN ({marks}))",
-                [*chunk, *chunk],
-            )
-            cursor.execute(f"DELETE FROM {table} WHERE statement_id IN ({marks})", chunk)  # noqa: S608
+        if connection.vendor == "postgresql":  # one array parameter, whatever the count
+            for sql in (orphan, delete):
+                cursor.execute(sql.format(ids="= ANY(%(ids)s)"), {"ids": statement_ids})
+            return
+        for chunk in _chunks(statement_ids, 450):
+            marks = f"IN ({','.join(['%s'] * len(chunk))})"
+            cursor.execute(orphan.format(ids=marks), [*chunk, *chunk])
+            cursor.execute(delete.format(ids=marks), chunk)
 
 
 def _chunks(items, size: int):

@@ -5,11 +5,14 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import connections, transaction
 from openpyxl import Workbook
 
 from dataquality.importer import import_file
-from dataquality.models import Entity, LineItem, Run, Statement
-from tests.dataquality.helpers import HEADER, balance_sheet
+from dataquality.jobs import ProgressWriter
+from dataquality.models import Entity, ImportJob, LineItem, Run, Statement
+from dataquality.tasks import run_import_task
+from tests.dataquality.helpers import HEADER, balance_sheet, load_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -134,40 +137,102 @@ def test_an_excel_workbook_is_imported():
     )
 
 
-def test_the_admin_upload_validates_then_imports_and_checks(
+def _upload(client, text, name="acme.csv", **fields):
+    upload = SimpleUploadedFile(name, text.encode(), "text/csv")
+    return client.post(IMPORT_URL, {"file": upload, **fields})
+
+
+def test_an_admin_upload_is_queued_for_a_worker_not_imported_in_the_request(admin_client):
+    load_csv(balance_sheet(equity=(400,)))
+    response = _upload(admin_client, balance_sheet(equity=(500,)))
+    job = ImportJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/dataquality/importjob/{job.pk}/change/"
+    # Nothing imported yet: the request only stored the file.
+    assert job.status == ImportJob.Status.QUEUED and bytes(job.data)
+    assert float(LineItem.objects.get(metric="equity_0").value) == 400
+    page = admin_client.get(response["Location"])
+    assert page.status_code == 200
+    assert "Queued" in page.text and 'http-equiv="refresh"' in page.text
+
+    run_import_task(job.pk)  # what the worker does
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE and bytes(job.data) == b""
+    assert float(LineItem.objects.get(metric="equity_0").value) == 500
+    page = admin_client.get(response["Location"])
+    assert "imported: 1 statement(s), 5 line item(s) (1 statement(s) replaced" in page.text
+    assert "comma-separated, decimal point" in page.text
+    assert 'http-equiv="refresh"' not in page.text
+    listed = admin_client.get(IMPORT_URL)
+    assert f"/admin/dataquality/importjob/{job.pk}/change/" in listed.text
+
+
+def test_an_admin_import_checks_what_it_imported(admin_client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _upload(admin_client, balance_sheet())
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.DONE and job.scan is not None
+    assert Run.objects.filter(statement__entity__name="Acme", scan=job.scan).count() == 1
+    page = admin_client.get(response["Location"])
+    assert f"/admin/dataquality/scan/{job.scan_id}/change/" in page.text
+
+
+def test_validate_only_runs_as_a_job_and_stores_nothing(
     admin_client, django_capture_on_commit_callbacks
 ):
-    upload = SimpleUploadedFile("acme.csv", balance_sheet().encode(), "text/csv")
-    response = admin_client.post(IMPORT_URL, {"file": upload, "validate_only": "on"})
-    assert response.status_code == 200
-    assert "valid, not imported yet: 1 statement(s), 5 line item(s)" in response.text
-    assert Statement.objects.count() == 0
-
-    upload = SimpleUploadedFile("acme.csv", balance_sheet().encode(), "text/csv")
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(IMPORT_URL, {"file": upload})
-    assert response.status_code == 200
-    assert "imported: 1 statement(s), 5 line item(s)" in response.text
-    assert Run.objects.filter(statement__entity__name="Acme").count() == 1
+        response = _upload(admin_client, balance_sheet(), validate_only="on")
+    page = admin_client.get(response["Location"])
+    assert "valid, not imported yet: 1 statement(s), 5 line item(s)" in page.text
+    assert Statement.objects.count() == 0 and ImportJob.objects.get().scan is None
 
 
-def test_the_admin_upload_shows_why_a_file_was_rejected(admin_client):
-    text = balance_sheet() + "Acme,balance_sheet,2025-12-31,cash,assets,abc,false,\n"
-    upload = SimpleUploadedFile("bad.csv", text.encode(), "text/csv")
-    response = admin_client.post(IMPORT_URL, {"file": upload})
-    assert response.status_code == 400
-    assert "nothing imported; 1 problem(s) in 1 of 6 row(s)" in response.text
-    assert "&#x27;abc&#x27; is not a number" in response.text
+def test_the_import_page_lists_every_problem_of_a_rejected_file(
+    admin_client, django_capture_on_commit_callbacks
+):
+    bad = [f"Acme,balance_sheet,2025-12-31,cash_{i},assets,x{i},false,\n" for i in range(130)]
+    text = balance_sheet() + "".join(bad) + "Ac\x00me,balance_sheet,2025-12-31,c,assets,1,false,\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _upload(admin_client, text, "bad.csv")
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.REJECTED and job.error_count == 131
+    page = admin_client.get(response["Location"])
+    assert "nothing imported; 131 problem(s) in 131 of 136 row(s)" in page.text
+    assert "<td>7</td><td>value</td><td>&#x27;x0&#x27; is not a number</td>" in page.text
+    assert "… and 31 more" in page.text
+    problems = admin_client.get(f"/admin/dataquality/importjob/{job.pk}/problems.csv")
+    lines = problems.content.decode().splitlines()
+    assert len(lines) == 132 and lines[-1].startswith("137,entity,contains the control character")
     assert Statement.objects.count() == 0
 
 
 def test_the_admin_upload_refuses_a_file_over_the_limit(admin_client, settings):
     settings.DATAQUALITY_IMPORT_MAX_MB = 0
-    upload = SimpleUploadedFile("big.csv", balance_sheet().encode(), "text/csv")
-    response = admin_client.post(IMPORT_URL, {"file": upload})
-    assert response.status_code == 200
+    response = _upload(admin_client, balance_sheet(), "big.csv")
+    assert response.status_code == 400
     assert "the limit is 0 MB" in response.text
-    assert Statement.objects.count() == 0
+    assert Statement.objects.count() == ImportJob.objects.count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_progress_while_storing_is_visible_before_the_commit(admin_client):
+    """Storing is one transaction; its progress is still shown to another request."""
+    job = ImportJob.objects.create(filename="big.csv", status=ImportJob.Status.RUNNING)
+    with transaction.atomic():
+        ProgressWriter(job.pk)("storing", 300, 1000)
+        page = admin_client.get(f"/admin/dataquality/importjob/{job.pk}/change/")
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute(
+                    "SELECT phase, done FROM dataquality_importjob WHERE id = %s", [job.pk]
+                )
+                assert cursor.fetchone() == ("storing", 300)
+        finally:
+            other.close()
+    assert "storing the line items" in page.text and 'value="300"' in page.text
 
 
 def test_the_import_page_needs_the_add_permission(staff_client):
