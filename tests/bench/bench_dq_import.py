@@ -23,8 +23,6 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-from tests.bench.bench_dq_scan import _admin_url, _drop, _json, _run
-
 ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / "var" / "bench"
 CSV = VAR / "dq_import.csv"
@@ -38,6 +36,7 @@ TARGET_ROWS_PER_S = 50_000
 
 
 def main() -> None:
+    from tests.bench.bench_dq_scan import _drop, _json, _run
     from tests.bench.report import bench
 
     url = os.environ.get("DATABASE_URL", "")
@@ -84,6 +83,8 @@ def main() -> None:
 def _fresh(url: str) -> str:
     """An empty database of the benchmark's own, next to the one in DATABASE_URL."""
     import psycopg
+
+    from tests.bench.bench_dq_scan import _admin_url
 
     parsed = urlparse(url)
     name = parsed.path.lstrip("/") + "_import"
@@ -170,4 +171,5 @@ def run_baseline() -> None:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
     {"import": run_import, "baseline": run_baseline}[sys.argv[1]]()
