@@ -12,6 +12,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from config import audit
+from config.tables import csv_safe
 from dataquality.admin_forms import CheckConfigForm, ImportForm, SubscriptionForm
 from dataquality.check_config import ensure_configs
 from dataquality.checks import get_check
@@ -432,10 +434,11 @@ class ImportJobAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         job = get_object_or_404(ImportJob.objects.defer("data"), pk=job_id)
+        audit.record("export", "dataquality-import-problems", rows=len(job.problems))
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["line", "column", "problem"])
-        writer.writerows(job.problems)
+        writer.writerows([csv_safe(v) for v in problem] for problem in job.problems)
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-problems.csv"'
         return response

@@ -627,8 +627,9 @@ def _delete_items(statement_ids: list[int]) -> None:
     # A line of another statement may name one of these as parent (edited by hand): the
     # ORM's SET_NULL, done here in SQL.
     orphan = (
-        f"UPDATE {table} SET parent_id = NULL WHERE parent_id IN "  # noqa: S608 (our table)
-        f"(SELECT id FROM {table} WHERE statement_id {{ids}}) AND NOT statement_id {{ids}}"
+        f"UPDATE {table} SET parent_id = NULL WHERE id IN (SELECT child.id FROM {table} child "  # noqa: S608 (our table)
+        f"JOIN {table} parent ON parent.id = child.parent_id WHERE parent.statement_id {{ids}} "
+        "AND child.statement_id <> parent.statement_id)"
     )
     delete = f"DELETE FROM {table} WHERE statement_id {{ids}}"  # noqa: S608
     with connection.cursor() as cursor:
@@ -636,9 +637,9 @@ def _delete_items(statement_ids: list[int]) -> None:
             for sql in (orphan, delete):
                 cursor.execute(sql.format(ids="= ANY(%(ids)s)"), {"ids": statement_ids})
             return
-        for chunk in _chunks(statement_ids, 450):
+        for chunk in _chunks(statement_ids, 900):
             marks = f"IN ({','.join(['%s'] * len(chunk))})"
-            cursor.execute(orphan.format(ids=marks), [*chunk, *chunk])
+            cursor.execute(orphan.format(ids=marks), chunk)
             cursor.execute(delete.format(ids=marks), chunk)
 
 
@@ -691,7 +692,7 @@ def _copy_items(frame: pd.DataFrame, progress: Progress) -> None:
             "statement_id": frame["statement_id"].to_numpy(),
             "metric": frame["metric"].to_numpy(),
             "category": frame["category"].to_numpy(),
-            "period": pd.to_datetime(frame["period_parsed"]).dt.strftime("%Y-%m-%d").to_numpy(),
+            "period": _distinct_map(frame["period_parsed"], date.isoformat).to_numpy(),
             "value": frame["value_text"].where(frame["value_parsed"].notna(), None).to_numpy(),
             "is_total": np.where(frame["is_total_parsed"].to_numpy(), "t", "f"),
             "parent_id": frame["parent_id"].astype("Int64").reset_index(drop=True),

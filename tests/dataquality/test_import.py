@@ -116,6 +116,19 @@ def test_importing_a_statement_again_replaces_its_line_items():
     assert float(LineItem.objects.get(metric="equity_0").value) == 500
 
 
+def test_importing_again_unlinks_a_line_of_another_statement_that_named_a_replaced_total():
+    import_file(balance_sheet(entity="Acme").encode(), "acme.csv")
+    import_file(balance_sheet(entity="Beta").encode(), "beta.csv")
+    edited = LineItem.objects.get(statement__entity__name="Beta", metric="liability_0")
+    edited.parent = LineItem.objects.get(statement__entity__name="Acme", metric="total_assets")
+    edited.save()  # a hand edit in the admin
+    report = import_file(balance_sheet(entity="Acme").encode(), "acme.csv")
+    assert report.ok and report.replaced == 1
+    edited.refresh_from_db()
+    assert edited.parent is None
+    assert LineItem.objects.filter(statement__entity__name="Acme").count() == 5
+
+
 def test_an_excel_workbook_is_imported():
     book = Workbook()
     sheet = book.active
