@@ -12,6 +12,7 @@ import time
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from config import audit
 from dataquality.importer import import_file
 from dataquality.models import ImportJob, Scan
 
@@ -45,13 +46,14 @@ def run_import(job: ImportJob, *, check: bool = True) -> ImportJob:
         status=ImportJob.Status.RUNNING, started_at=timezone.now(), phase="reading"
     )
     try:
-        report = import_file(
-            bytes(job.data),
-            job.filename,
-            save=not job.validate_only,
-            source=job.filename,
-            progress=ProgressWriter(job.pk),
-        )
+        with audit.acting(_uploader(job)):
+            report = import_file(
+                bytes(job.data),
+                job.filename,
+                save=not job.validate_only,
+                source=job.filename,
+                progress=ProgressWriter(job.pk),
+            )
     except Exception as exc:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportJob.Status.FAILED,
@@ -87,6 +89,15 @@ def run_import(job: ImportJob, *, check: bool = True) -> ImportJob:
     )
     job.refresh_from_db()
     return job
+
+
+def _uploader(job: ImportJob) -> audit.Actor:
+    """The audit trail names who uploaded the file, not the worker that imported it."""
+    from django.contrib.auth import get_user_model
+
+    model = get_user_model()
+    user = model.objects.filter(**{model.USERNAME_FIELD: job.requested_by}).first()
+    return audit.Actor(f"import job {job.pk}", user=user)
 
 
 class ProgressWriter:
