@@ -152,9 +152,10 @@ def import_file(
     progress("validating", len(raw), len(raw))
     if not report.ok:
         return report
-    _count(clean, report)
-    if save:
+    if save:  # storing counts what it creates and replaces
         store(clean, report, source or filename, progress)
+    else:
+        _count(clean, report)
     return report
 
 
@@ -294,33 +295,30 @@ def _drop_blank(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _decimal_mark(frame: pd.DataFrame, delimiter: str, report: ImportReport) -> str:
-    """ "." or ",": what the values use, judged on the distinct values of the file.
-
-    Values that cannot tell (1,234 or 1.234) follow the convention of the delimiter.
-    """
-    default = "," if delimiter == ";" else "."
+    """ "." or ",": what the values use. Values that cannot tell (1,234 or 1.234) follow
+    the convention of the delimiter; a file that shows both is refused."""
     if "value" not in frame.columns or frame.empty:
-        return default
-    values = pd.Series(frame["value"].unique(), dtype="str").str.strip()
-    comma = values[values.str.contains(COMMA_DECIMAL, regex=True)]
-    point = values[values.str.contains(POINT_DECIMAL, regex=True)]
+        return "," if delimiter == ";" else "."
+    values = frame["value"]
+
+    def evidence(mark: str, pattern: str) -> pd.Series:
+        # The cheap test first: most values of a file hold only one of the two marks.
+        candidates = values[values.str.contains(mark, regex=False)]
+        return candidates[candidates.str.contains(pattern, regex=True)]
+
+    comma = evidence(",", COMMA_DECIMAL)
+    if len(comma) == 0 and delimiter != ";":
+        return "."
+    point = evidence(".", POINT_DECIMAL)
     if len(comma) and len(point):
-        first = {
-            mark: int(frame.index[frame["value"].str.strip() == sample.iloc[0]][0])
-            for mark, sample in ((",", comma), (".", point))
-        }
         report.add_error(
             0,
             "value",
-            f"the values mix decimal commas (line {first[',']}: {comma.iloc[0]!r}) and decimal "
-            f"points (line {first['.']}: {point.iloc[0]!r}); use one decimal mark in the file",
+            f"the values mix decimal commas (line {comma.index[0]}: {comma.iloc[0]!r}) and "
+            f"decimal points (line {point.index[0]}: {point.iloc[0]!r}); use one decimal mark "
+            "in the file",
         )
-        return default
-    if len(comma):
-        return ","
-    if len(point):
-        return "."
-    return default
+    return "." if len(point) and not len(comma) else ","
 
 
 def _reject_controls(frame: pd.DataFrame, report: ImportReport) -> None:
@@ -363,7 +361,9 @@ def validate(raw: pd.DataFrame, report: ImportReport, decimal: str = ".") -> pd.
     if unknown or missing:
         report.rejected_rows = len(earlier)
         return raw
-    frame = raw.apply(lambda c: c.str.strip())
+    # Per distinct value: a column repeats a few names a million times. Numbers are
+    # stripped by their parser.
+    frame = raw.apply(lambda c: c if c.name == "value" else _distinct_map(c, str.strip))
     for name in OPTIONAL:
         if name not in frame:
             frame[name] = ""
@@ -380,8 +380,8 @@ def validate(raw: pd.DataFrame, report: ImportReport, decimal: str = ".") -> pd.
 
     for name in ["entity", "metric"]:
         reject(frame[name] == "", name, "is empty")
-    reject(frame["entity"].str.len() > 200, "entity", "is longer than 200 characters")
-    reject(frame["metric"].str.len() > 200, "metric", "is longer than 200 characters")
+    for name in ["entity", "metric"]:
+        reject(_distinct_map(frame[name], len) > 200, name, "is longer than 200 characters")
 
     frame["statement_type"] = _distinct_map(frame["statement_type"], _word)
     bad_type = ~frame["statement_type"].isin(TYPES)
@@ -415,7 +415,7 @@ def validate(raw: pd.DataFrame, report: ImportReport, decimal: str = ".") -> pd.
 
     frame["value_parsed"], frame["value_text"] = _numbers(frame["value"], decimal)
     reject(
-        (frame["value"] != "") & frame["value_parsed"].isna(),
+        (frame["value_text"] != "") & frame["value_parsed"].isna(),
         "value",
         lambda i: (
             f"{raw.at[i, 'value']!r} is not a number"
@@ -434,7 +434,7 @@ def validate(raw: pd.DataFrame, report: ImportReport, decimal: str = ".") -> pd.
 
     frame["currency"] = _distinct_map(frame["currency"], lambda c: c.upper() or "USD")
     reject(
-        ~frame["currency"].str.fullmatch(r"[A-Z]{3}"),
+        ~_distinct_map(frame["currency"], lambda c: re.fullmatch("[A-Z]{3}", c) is not None),
         "currency",
         lambda i: f"{raw.at[i, 'currency']!r} is not a three-letter currency code",
     )
@@ -463,8 +463,8 @@ def validate(raw: pd.DataFrame, report: ImportReport, decimal: str = ".") -> pd.
 def _distinct_map(column: pd.Series, function) -> pd.Series:
     """`function` applied once per distinct value: files repeat a few values a million times."""
     codes, distinct = pd.factorize(column)
-    mapped = pd.Series([function(v) for v in distinct], dtype=object)
-    return pd.Series(mapped.to_numpy()[codes], index=column.index)
+    mapped = np.array([function(v) for v in distinct] or [None])
+    return pd.Series(mapped[codes], index=column.index)
 
 
 def _word(text: str) -> str:
@@ -609,6 +609,14 @@ def _store_statements(frame: pd.DataFrame, report, source: str, now) -> np.ndarr
     old = [i for group in replaced.values() for i in group]
     _delete_items(old)
     for currency, group in replaced.items():
+        if connection.vendor == "postgresql":  # one array parameter, whatever the count
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {Statement._meta.db_table} SET currency = %s, source = %s, "  # noqa: S608
+                    "updated_at = %s WHERE id = ANY(%s)",
+                    [currency, source[:255], now, group],
+                )
+            continue
         for chunk in _chunks(group, 900):
             Statement.objects.filter(pk__in=chunk).update(
                 currency=currency, source=source[:255], updated_at=now
@@ -616,9 +624,14 @@ def _store_statements(frame: pd.DataFrame, report, source: str, now) -> np.ndarr
     report.statements = len(heads)
     report.replaced = len(old)
     report.statement_ids = sorted(ids.values())
-    keys = pd.MultiIndex.from_frame(frame[key])
-    lookup = pd.Series(list(ids.values()), index=pd.MultiIndex.from_tuples(list(ids), names=key))
-    return lookup.reindex(keys).to_numpy(dtype="int64")
+    heads = heads.assign(
+        statement_id=[ids[k] for k in heads[key].itertuples(index=False, name=None)]
+    )
+    return (
+        frame[key]
+        .merge(heads[[*key, "statement_id"]], on=key, how="left")["statement_id"]
+        .to_numpy()
+    )
 
 
 def _delete_items(statement_ids: list[int]) -> None:
@@ -663,7 +676,6 @@ def _with_parents(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 COPY_COLUMNS = [
-    "id",
     "statement_id",
     "metric",
     "category",
@@ -677,14 +689,17 @@ COPY_ROWS = 100_000
 
 
 def _copy_items(frame: pd.DataFrame, progress: Progress) -> None:
-    """PostgreSQL: ids from the table's sequence, then COPY in blocks (progress per block)."""
+    """PostgreSQL: totals with ids taken from the table's sequence (their components
+    point at them), then the components; each with COPY, in blocks (progress per block)."""
     table = LineItem._meta.db_table
+    is_total = frame["is_total_parsed"].to_numpy(dtype=bool)
+    ids = np.zeros(len(frame), dtype="int64")
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, len(frame)],
+            [table, int(is_total.sum())],
         )
-        ids = np.fromiter((r[0] for r in cursor.fetchall()), dtype="int64", count=len(frame))
+        ids[is_total] = [row[0] for row in cursor.fetchall()]
     frame = _with_parents(frame.assign(id=ids))
     out = pd.DataFrame(
         {
@@ -694,17 +709,22 @@ def _copy_items(frame: pd.DataFrame, progress: Progress) -> None:
             "category": frame["category"].to_numpy(),
             "period": _distinct_map(frame["period_parsed"], date.isoformat).to_numpy(),
             "value": frame["value_text"].where(frame["value_parsed"].notna(), None).to_numpy(),
-            "is_total": np.where(frame["is_total_parsed"].to_numpy(), "t", "f"),
+            "is_total": np.where(is_total, "t", "f"),
             "parent_id": frame["parent_id"].astype("Int64").reset_index(drop=True),
             "source_row": frame["line_no"].to_numpy(),
         }
     )
-    sql = f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
-    with connection.cursor() as cursor, cursor.copy(sql) as copy:
-        for start in range(0, len(out), COPY_ROWS):
-            block = out.iloc[start : start + COPY_ROWS]
-            copy.write(block.to_csv(index=False, header=False))
-            progress("storing", min(start + COPY_ROWS, len(out)), len(out))
+    done = 0
+    with connection.cursor() as cursor:
+        parts = [(out[is_total], ["id", *COPY_COLUMNS]), (out[~is_total], COPY_COLUMNS)]
+        for rows, columns in parts:
+            sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+            with cursor.copy(sql) as copy:
+                for start in range(0, len(rows), COPY_ROWS):
+                    block = rows.iloc[start : start + COPY_ROWS]
+                    copy.write(block[columns].to_csv(index=False, header=False))
+                    done += len(block)
+                    progress("storing", done, len(out))
 
 
 def _insert_items(frame: pd.DataFrame) -> None:

@@ -94,9 +94,15 @@ class LineItem(models.Model):
         OTHER = "other", "Other"
 
     # Indexed by dq_item_statement_metric (statement first): a second index would only
-    # slow the import down.
+    # slow the import down. Like `parent`, kept by the application (the ORM's CASCADE;
+    # the importer writes the statements first, in the same transaction): a database
+    # constraint checks every inserted line, about as long as inserting it.
     statement = models.ForeignKey(
-        Statement, on_delete=models.CASCADE, related_name="line_items", db_index=False
+        Statement,
+        on_delete=models.CASCADE,
+        related_name="line_items",
+        db_index=False,
+        db_constraint=False,
     )
     metric = models.CharField(max_length=200)
     category = models.CharField(max_length=20, choices=Category.choices)

@@ -160,6 +160,7 @@ def run_baseline() -> None:
     path.write_text(source)
     spec = importlib.util.spec_from_file_location("old_importer", path)
     old = importlib.util.module_from_spec(spec)
+    sys.modules["old_importer"] = old  # dataclasses look their module up
     spec.loader.exec_module(old)
     data, _ = _generate()
     sample = b"".join(data.splitlines(keepends=True)[: BASELINE_LINES + 1])
