@@ -463,8 +463,13 @@ def validate(raw: pd.DataFrame, report: ImportReport, decimal: str = ".") -> pd.
 def _distinct_map(column: pd.Series, function) -> pd.Series:
     """`function` applied once per distinct value: files repeat a few values a million times."""
     codes, distinct = pd.factorize(column)
-    mapped = np.array([function(v) for v in distinct] or [None])
-    return pd.Series(mapped[codes], index=column.index)
+    values = [function(v) for v in distinct] or [None]
+    if isinstance(values[0], bool | int):  # flags and lengths: a numpy array
+        return pd.Series(np.array(values)[codes], index=column.index)
+    # Text and dates stay Python objects: no per-row conversion to a string array.
+    mapped = np.empty(len(values), dtype=object)
+    mapped[:] = values
+    return pd.Series(mapped[codes], index=column.index, dtype=object)
 
 
 def _word(text: str) -> str:
