@@ -1,22 +1,29 @@
+import csv
+import io
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from config import audit
+from config.tables import csv_safe
 from dataquality.admin_forms import CheckConfigForm, ImportForm, SubscriptionForm
 from dataquality.check_config import ensure_configs
 from dataquality.checks import get_check
-from dataquality.importer import import_file
+from dataquality.importer import MAX_ERRORS_SHOWN as MAX_PROBLEMS_SHOWN
+from dataquality.jobs import start_import
 from dataquality.models import (
     CheckConfig,
     Entity,
     Finding,
+    ImportJob,
     LineItem,
     ReportDelivery,
     ReportSubscription,
@@ -154,35 +161,29 @@ class StatementAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "dataquality/admin/statement_recheck.html", context)
 
     def import_view(self, request):
+        """Store the upload and queue its import: a worker does the work (see jobs.py)."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        report = None
         form = ImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
-            report = import_file(
-                upload.read(), upload.name, save=not form.cleaned_data["validate_only"]
+            job = start_import(
+                upload.read(),
+                upload.name,
+                validate_only=form.cleaned_data["validate_only"],
+                requested_by=request.user.get_username(),
             )
-            if report.saved:
-                scan = start_scan(
-                    Scan.Scope.SELECTED, report.statement_ids, request.user.get_username()
-                )
-                link = reverse("admin:dataquality_scan_change", args=[scan.pk])
-                self.message_user(
-                    request,
-                    format_html(
-                        '{} Checking them: <a href="{}">{}</a>.', report.summary(), link, scan
-                    ),
-                    messages.SUCCESS,
-                )
+            self.message_user(request, f"{job} queued; this page follows its progress.")
+            link = reverse("admin:dataquality_importjob_change", args=[job.pk])
+            return HttpResponseRedirect(link)
         context = {
             **self.admin_site.each_context(request),
             "title": "Import statements",
             "form": form,
-            "report": report,
+            "jobs": ImportJob.objects.defer("data", "problems")[:10],
             "opts": self.model._meta,
         }
-        status = 400 if report is not None and not report.ok else 200
+        status = 400 if request.method == "POST" else 200
         return TemplateResponse(
             request, "dataquality/admin/statement_import.html", context, status=status
         )
@@ -257,16 +258,18 @@ class CheckConfigAdmin(admin.ModelAdmin):
         )
 
 
-def progress_html(scan):
-    # A finished scan with nothing to do shows a full bar, not an empty one.
-    total = scan.total or (1 if scan.status == Scan.Status.DONE else 0)
-    done = scan.done or (1 if scan.status == Scan.Status.DONE and not scan.total else 0)
+def progress_html(job):
+    """A scan's or an import's progress bar (both count `done` of `total`)."""
+    # A finished job with nothing to do shows a full bar, not an empty one.
+    finished = job.status in ("done", "rejected")
+    total = job.total or (1 if finished else 0)
+    done = job.done or (1 if finished and not job.total else 0)
     return format_html(
         '<progress max="{}" value="{}"></progress> {} of {}',
         max(total, 1),
         done,
-        scan.done,
-        scan.total,
+        job.done,
+        job.total,
     )
 
 
@@ -326,6 +329,125 @@ class ScanAdmin(admin.ModelAdmin):
         scan = start_scan(scope, requested_by=request.user.get_username())
         self.message_user(request, f"{scan} started.")
         return HttpResponseRedirect(reverse("admin:dataquality_scan_change", args=[scan.pk]))
+
+
+PHASES = {
+    "reading": "reading the file",
+    "validating": "checking every row",
+    "storing": "storing the line items",
+}
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "status",
+        "progress",
+        "rows",
+        "error_count",
+        "requested_by",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["filename"]
+    fields = [
+        "filename",
+        "validate_only",
+        "status",
+        "progress",
+        "summary",
+        "layout",
+        "problem_list",
+        "warning_list",
+        "scan_link",
+        "requested_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "error",
+    ]
+    readonly_fields = fields
+    # The same page as a scan's: it reloads itself while the job is queued or running.
+    change_form_template = "dataquality/admin/scan_change_form.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("data")
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:job_id>/problems.csv",
+                self.admin_site.admin_view(self.problems_csv),
+                name="dataquality_importjob_problems",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        bar = progress_html(obj)
+        if obj.status == ImportJob.Status.RUNNING and obj.phase:
+            return format_html("{}: {}", PHASES.get(obj.phase, obj.phase), bar)
+        return bar
+
+    @admin.display(description="problems")
+    def problem_list(self, obj):
+        if not obj.error_count:
+            return "–"
+        shown = obj.problems[:MAX_PROBLEMS_SHOWN]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((line or "file", column or "–", message) for line, column, message in shown),
+        )
+        more = ""
+        if obj.error_count > len(shown):
+            link = reverse("admin:dataquality_importjob_problems", args=[obj.pk])
+            kept = len(obj.problems)
+            more = format_html(
+                '<p>… and {} more: <a href="{}">download {} as CSV</a>.</p>',
+                obj.error_count - len(shown),
+                link,
+                "all" if kept == obj.error_count else f"the first {kept:,}",
+            )
+        return format_html(
+            '<table class="import-problems"><thead><tr><th>Line</th><th>Column</th>'
+            "<th>Problem</th></tr></thead><tbody>{}</tbody></table>{}",
+            rows,
+            more,
+        )
+
+    @admin.display(description="warnings")
+    def warning_list(self, obj):
+        return format_html_join("", "<p>{}</p>", ((w,) for w in obj.warnings)) or "–"
+
+    @admin.display(description="check")
+    def scan_link(self, obj):
+        if obj.scan_id is None:
+            return "–"
+        link = reverse("admin:dataquality_scan_change", args=[obj.scan_id])
+        return format_html('<a href="{}">Scan #{}</a>', link, obj.scan_id)
+
+    def problems_csv(self, request, job_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        job = get_object_or_404(ImportJob.objects.defer("data"), pk=job_id)
+        audit.record("export", "dataquality-import-problems", rows=len(job.problems))
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["line", "column", "problem"])
+        writer.writerows([csv_safe(v) for v in problem] for problem in job.problems)
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-problems.csv"'
+        return response
+
+    def has_add_permission(self, request):
+        return False  # started by uploading a file on the statements' import page
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class FindingInline(admin.TabularInline):

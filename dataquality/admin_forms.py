@@ -9,7 +9,9 @@ from dataquality.models import CheckConfig, ReportSubscription
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(help_text="CSV (UTF-8) or Excel (.xlsx), one row per line item.")
+    file = forms.FileField(
+        help_text="CSV (UTF-8; commas, semicolons or tabs) or Excel (.xlsx), one row per line item."
+    )
     validate_only = forms.BooleanField(
         required=False, help_text="Show the validation report without importing anything."
     )

@@ -1,6 +1,7 @@
 """Demo data: eight entities, three years of quarterly statements, defects, a month of history.
 
-The statements are imported with a batch of defects; four weekly scans follow
+The statements are imported (as an import job, like an admin upload) with a batch
+of defects, next to a rejected upload that shows how problems are reported; four weekly scans follow
 in the past, and before each one a few statements are "corrected" (imported
 again clean), so the score trend climbs. Some defects are never fixed: nulls,
 an unbalanced balance sheet (and one whose total assets are empty), a balance
@@ -15,7 +16,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from dataquality import importer, synthetic
-from dataquality.models import Entity, ReportSubscription, Scan
+from dataquality.jobs import run_import
+from dataquality.models import Entity, ImportJob, ReportSubscription, Scan
 from dataquality.scan import run_scan
 
 SEED = 20260101
@@ -63,9 +65,14 @@ def load(stdout) -> None:
         return
     now = timezone.now()
     clean = _generate(now.date(), {})
-    report = importer.import_file(synthetic.to_csv(dataset), "demo-statements.csv")
-    if not report.ok:
-        raise RuntimeError(f"demo data did not import: {report.errors[:3]}")
+    # Imported as the admin's upload would be: a job on the Imports page.
+    job = ImportJob.objects.create(
+        filename="demo-statements.csv", data=synthetic.to_csv(dataset), requested_by="demo"
+    )
+    job = run_import(job, check=False)  # the scans below check everything
+    if job.status != ImportJob.Status.DONE:
+        raise RuntimeError(f"demo data did not import: {job.problems[:3]}")
+    _rejected_upload(dataset)
     fixable = [d.statement for d in dataset.defects if d.kind not in KEPT]
     # Keep the last defect of each kept kind unfixed: the dashboard shows one of each.
     kept_once = {d.kind: d.statement for d in dataset.defects if d.kind in KEPT}
@@ -88,7 +95,7 @@ def load(stdout) -> None:
         defaults={"recipients": "demo@example.com", "frequency": "weekly"},
     )
     stdout.write(
-        f"  {report.statements} statements, {report.line_items} line items, "
+        f"  {job.statements} statements, {job.line_items} line items, "
         f"{WEEKS + 1} scans over {WEEKS} weeks"
     )
 
@@ -101,6 +108,27 @@ def _fix(clean: synthetic.Dataset, statements) -> None:
     report = importer.import_file(fixed.to_csv(index=False).encode(), "demo-corrections.csv")
     if not report.ok:
         raise RuntimeError(f"demo corrections did not import: {report.errors[:3]}")
+
+
+def _rejected_upload(dataset: synthetic.Dataset) -> None:
+    """A European Excel export with two mistakes: the Imports page shows how it is reported."""
+    first = dataset.rows.iloc[0]
+    rows = dataset.rows[
+        (dataset.rows["entity"] == first["entity"])
+        & (dataset.rows["statement_type"] == first["statement_type"])
+        & (dataset.rows["period_end"] == first["period_end"])
+    ].copy()
+    rows["period_end"] = [f"{p[8:10]}.{p[5:7]}.{p[:4]}" for p in rows["period_end"]]
+    rows["value"] = rows["value"].str.replace(".", ",", regex=False)
+    rows.loc[rows.index[2], "period_end"] = "31/12/2025"
+    rows.loc[rows.index[4], "metric"] = "inventory\x00"
+    data = rows.to_csv(index=False, sep=";").encode()
+    run_import(
+        ImportJob.objects.create(
+            filename="demo-export-semicolons.csv", data=data, requested_by="demo"
+        ),
+        check=False,
+    )
 
 
 def _refresh(stdout) -> None:

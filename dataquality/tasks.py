@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers around the plain functions in scan.py and reports.py."""
+"""Celery tasks: thin wrappers around the plain functions in scan.py, jobs.py, reports.py."""
 
 from celery import shared_task
 
@@ -34,3 +34,13 @@ def send_reports() -> None:
     from dataquality.reports import send_due_reports
 
     send_due_reports()
+
+
+@shared_task(name="dataquality.run_import", ignore_result=True)
+def run_import_task(job_id: int) -> None:
+    from dataquality.jobs import run_import
+    from dataquality.models import ImportJob
+
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is not None:
+        run_import(job)

@@ -3,7 +3,7 @@ import io
 import pytest
 
 from dataquality import demo
-from dataquality.models import Finding, LineItem, Run, Statement
+from dataquality.models import Finding, ImportJob, LineItem, Run, Statement
 from dataquality.queries import open_findings, recommendations, summary
 
 pytestmark = pytest.mark.django_db
@@ -54,3 +54,19 @@ def test_loading_the_demo_again_adds_nothing():
     demo.load(out)
     assert "already loaded; 0 statement(s) needed a new check" in out.getvalue()
     assert Run.objects.count() == runs
+
+
+def test_the_demo_shows_an_import_job_and_a_rejected_upload_with_its_problems(admin_client):
+    demo.load(io.StringIO())
+    done = ImportJob.objects.get(filename="demo-statements.csv")
+    assert done.status == ImportJob.Status.DONE
+    assert done.statements == Statement.objects.count()
+    rejected = ImportJob.objects.get(filename="demo-export-semicolons.csv")
+    assert rejected.status == ImportJob.Status.REJECTED
+    assert rejected.layout == "semicolon-separated, decimal comma"
+    assert [(line, column) for line, column, _ in rejected.problems] == [
+        (4, "period_end"),
+        (6, "metric"),
+    ]
+    page = admin_client.get(f"/admin/dataquality/importjob/{rejected.pk}/change/")
+    assert "DD.MM.YYYY" in page.text and "U+0000 (NUL)" in page.text
