@@ -33,6 +33,15 @@ def on_starting(server):
     _prometheus_dir.mkdir(parents=True, exist_ok=True)
 
 
+def post_worker_init(worker):
+    # Pages run on a few threads of their own in each worker; /healthz and beacons never wait.
+    from django.conf import settings
+
+    from config import page_pool
+
+    page_pool.enable(settings.WEB_PAGE_CONCURRENCY)
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 

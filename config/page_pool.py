@@ -1,0 +1,92 @@
+"""Pages and light requests run on pools of their own in each web process.
+
+A worker has many threads (WEB_THREADS) so that every connection is served at
+once, but a dashboard costs CPU: a hundred of them at once would make every
+answer, /healthz included, wait for all of them. The middleware hands each page
+and staff API request to a pool of WEB_PAGE_CONCURRENCY threads (about the
+cores a worker may use) and the light paths below (/healthz, beacons, metrics,
+static files) to a pool of the same size: a health check never queues behind a
+page, and a flood of light requests cannot take the pages' share of the CPU
+(Python runs one thread of a process at a time). Each pool thread keeps its own
+database connection, so a process holds a few however many threads it has.
+
+gunicorn turns the pools on in each worker (config/gunicorn.py); elsewhere (tests,
+runserver, management commands) every request runs on its own thread.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import close_old_connections, connections
+
+# Answered at once, on the request's thread: cheap, and what must answer under load.
+LIGHT_PATHS = ("/healthz", "/metrics", "/static/", "/api/rum/beacon/", "/alerts/sink/")
+
+_pools: dict[str, ThreadPoolExecutor] = {}
+
+
+def enable(page_threads: int) -> None:
+    """Start the pools in this process (a gunicorn worker, after the fork); 0 runs none."""
+    if page_threads <= 0:
+        return
+    _pools["pages"] = ThreadPoolExecutor(page_threads, thread_name_prefix="perfmon-page")
+    # The light paths have as many threads of their own: they never wait behind a page, and
+    # however many of them arrive, pages keep their share of the CPU.
+    _pools["light"] = ThreadPoolExecutor(page_threads, thread_name_prefix="perfmon-light")
+    # The health checks: one thread, so one database connection, whoever asks.
+    _pools["health"] = ThreadPoolExecutor(1, thread_name_prefix="perfmon-health")
+
+
+def disable() -> None:
+    """Stop the pools (tests); requests run on their own threads again."""
+    for executor in _pools.values():
+        # Every thread closes its database connections: one task each, held at a barrier.
+        size = executor._max_workers
+        barrier = threading.Barrier(size)
+
+        for future in [executor.submit(_close_connections, barrier) for _ in range(size)]:
+            future.result()
+        executor.shutdown(wait=True)
+    _pools.clear()
+
+
+def _close_connections(barrier: threading.Barrier) -> None:
+    connections.close_all()
+    barrier.wait(timeout=30)
+
+
+def enabled() -> bool:
+    return bool(_pools)
+
+
+def run(pool: str, fn, *args):
+    """fn(*args) on the named pool's threads if it runs, else here; its result or exception."""
+    executor = _pools.get(pool)
+    if executor is None:
+        return fn(*args)
+    # The caller's context (the request's metrics, the URLconf) goes along.
+    context = contextvars.copy_context()
+    return executor.submit(context.run, _with_connections, fn, *args).result()
+
+
+def _with_connections(fn, *args):
+    # What Django does around each request, for the pool thread's own connections.
+    close_old_connections()
+    try:
+        return fn(*args)
+    finally:
+        close_old_connections()
+
+
+class PagePoolMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not _pools:
+            return self.get_response(request)
+        pool = "light" if request.path.startswith(LIGHT_PATHS) else "pages"
+        return run(pool, self.get_response, request)
