@@ -2,8 +2,9 @@
 
 Per process, in memory: the values are Python objects (figures, tables), and a
 few seconds old is fresh enough for a dashboard. Concurrent requests for the
-same key wait for the one computing it instead of all computing it: under load
-the cost of a page is paid once per interval, not once per user.
+same key wait for the one computing it instead of all computing it, and while a
+value is refreshed the others get the previous one: under load the cost of a
+page is paid once per interval, not once per user, and only by one of them.
 """
 
 from __future__ import annotations
@@ -23,15 +24,25 @@ _guard = threading.Lock()
 
 
 def get_or_compute(key: Hashable, seconds: float, compute: Callable[[], Any]) -> Any:
-    """compute()'s value, reused for `seconds`; a None result is not kept."""
+    """compute()'s value, reused for `seconds`; a None result is not kept.
+
+    While one request computes a value anew, the others get the previous one if it
+    is less than another interval old: nobody waits for a refresh but its caller.
+    """
     if seconds <= 0:
         return compute()
+    now = time.monotonic()
     found = _values.get(key)
-    if found is not None and found[0] > time.monotonic():
+    if found is not None and found[0] > now:
         return found[1]
     with _guard:
         lock = _locks.setdefault(key, threading.Lock())
-    with lock:
+    if found is not None and found[0] + seconds > now:
+        if not lock.acquire(blocking=False):
+            return found[1]  # being refreshed
+    else:
+        lock.acquire()
+    try:
         found = _values.get(key)
         if found is not None and found[0] > time.monotonic():
             return found[1]
@@ -42,6 +53,8 @@ def get_or_compute(key: Hashable, seconds: float, compute: Callable[[], Any]) ->
                     _forget_expired()
                 _values[key] = (time.monotonic() + seconds, value)
         return value
+    finally:
+        lock.release()
 
 
 def _forget_expired() -> None:

@@ -82,3 +82,18 @@ def test_exports_errors_and_a_zero_interval_are_never_reused(counting_page, admi
     admin_client.get(PAGE_URL)
     admin_client.get(PAGE_URL)
     assert len(counting_page) == 4
+
+
+def test_while_a_page_is_refreshed_the_others_get_the_previous_figures_at_once():
+    page_cache.clear()
+    key = ("test", "refresh")
+    assert page_cache.get_or_compute(key, 5, lambda: "first") == "first"
+    expires, value = page_cache._values[key]
+    page_cache._values[key] = (expires - 5.5, value)  # half a second past its interval
+    lock = page_cache._locks[key]
+    with lock:  # another request is computing it anew
+        assert page_cache.get_or_compute(key, 5, lambda: "not computed") == "first"
+    assert page_cache.get_or_compute(key, 5, lambda: "second") == "second"
+    page_cache._values[key] = (expires - 11, "second")  # over two intervals old: never served
+    assert page_cache.get_or_compute(key, 5, lambda: "third") == "third"
+    page_cache.clear()
