@@ -9,12 +9,17 @@ page is paid once per interval, not once per user, and only by one of them.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
 from django.conf import settings
+
+from config import page_pool
+
+log = logging.getLogger(__name__)
 
 MAX_ENTRIES = 500  # ranges x filters x permission sets in use at once, with room to spare
 
@@ -26,8 +31,9 @@ _guard = threading.Lock()
 def get_or_compute(key: Hashable, seconds: float, compute: Callable[[], Any]) -> Any:
     """compute()'s value, reused for `seconds`; a None result is not kept.
 
-    While one request computes a value anew, the others get the previous one if it
-    is less than another interval old: nobody waits for a refresh but its caller.
+    Once a value is past its interval (by less than another), requests get it while
+    it is computed anew: in the background under the web server (config.page_pool),
+    else by the first of them. Nobody else waits for a refresh.
     """
     if seconds <= 0:
         return compute()
@@ -40,21 +46,35 @@ def get_or_compute(key: Hashable, seconds: float, compute: Callable[[], Any]) ->
     if found is not None and found[0] + seconds > now:
         if not lock.acquire(blocking=False):
             return found[1]  # being refreshed
+        if page_pool.submit("refresh", _refresh, key, seconds, compute, lock):
+            return found[1]  # the refresh releases the lock
     else:
         lock.acquire()
     try:
         found = _values.get(key)
         if found is not None and found[0] > time.monotonic():
             return found[1]
-        value = compute()
-        if value is not None:
-            with _guard:
-                if len(_values) >= MAX_ENTRIES:
-                    _forget_expired()
-                _values[key] = (time.monotonic() + seconds, value)
-        return value
+        return _store(key, seconds, compute())
     finally:
         lock.release()
+
+
+def _refresh(key: Hashable, seconds: float, compute: Callable[[], Any], lock) -> None:
+    try:
+        _store(key, seconds, compute())
+    except Exception:  # the next request past two intervals computes it and sees the error
+        log.exception("refreshing a cached page failed")
+    finally:
+        lock.release()
+
+
+def _store(key: Hashable, seconds: float, value: Any) -> Any:
+    if value is not None:
+        with _guard:
+            if len(_values) >= MAX_ENTRIES:
+                _forget_expired()
+            _values[key] = (time.monotonic() + seconds, value)
+    return value
 
 
 def _forget_expired() -> None:

@@ -36,6 +36,8 @@ def enable(page_threads: int) -> None:
     # The light paths have as many threads of their own: they never wait behind a page, and
     # however many of them arrive, pages keep their share of the CPU.
     _pools["light"] = ThreadPoolExecutor(page_threads, thread_name_prefix="perfmon-light")
+    # Cached figures refreshed after their interval, while requests get the previous ones.
+    _pools["refresh"] = ThreadPoolExecutor(1, thread_name_prefix="perfmon-refresh")
     # The health checks: one thread, so one database connection, whoever asks.
     _pools["health"] = ThreadPoolExecutor(1, thread_name_prefix="perfmon-health")
 
@@ -70,6 +72,16 @@ def run(pool: str, fn, *args):
     # The caller's context (the request's metrics, the URLconf) goes along.
     context = contextvars.copy_context()
     return executor.submit(context.run, _with_connections, fn, *args).result()
+
+
+def submit(pool: str, fn, *args) -> bool:
+    """Start fn(*args) on the named pool's threads and return at once; False if it does not run."""
+    executor = _pools.get(pool)
+    if executor is None:
+        return False
+    context = contextvars.copy_context()
+    executor.submit(context.run, _with_connections, fn, *args)
+    return True
 
 
 def _with_connections(fn, *args):

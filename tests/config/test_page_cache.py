@@ -4,13 +4,15 @@ filters and permission set; the frame around them stays each user's own."""
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
-from config import dashboards, page_cache
+from config import dashboards, page_cache, page_pool
 from config.tables import Column, Table
+from tests.support import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +99,30 @@ def test_while_a_page_is_refreshed_the_others_get_the_previous_figures_at_once()
     page_cache._values[key] = (expires - 11, "second")  # over two intervals old: never served
     assert page_cache.get_or_compute(key, 5, lambda: "third") == "third"
     page_cache.clear()
+
+
+def test_under_the_web_server_a_refresh_runs_in_the_background():
+    page_cache.clear()
+    key = ("test", "background")
+    page_cache.get_or_compute(key, 5, lambda: "first")
+    expires, value = page_cache._values[key]
+    page_cache._values[key] = (expires - 5.5, value)
+    gate, refreshed = threading.Event(), []
+
+    def slow_refresh():
+        gate.wait(timeout=60)
+        refreshed.append(True)
+        return "second"
+
+    page_pool.enable(1)
+    try:
+        # The request that finds it stale gets the previous figures too, without waiting.
+        assert page_cache.get_or_compute(key, 5, slow_refresh) == "first"
+        assert page_cache.get_or_compute(key, 5, lambda: "not computed") == "first"
+        gate.set()
+        wait_until(lambda: page_cache._values[key][1] == "second", timeout=60)
+        assert refreshed == [True]
+        assert page_cache.get_or_compute(key, 5, lambda: "not computed") == "second"
+    finally:
+        page_pool.disable()
+        page_cache.clear()
