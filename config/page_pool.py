@@ -1,14 +1,15 @@
-"""Pages and light requests run on pools of their own in each web process.
+"""Pages run on a few threads of their own in each web process; light requests never wait.
 
 A worker has many threads (WEB_THREADS) so that every connection is served at
 once, but a dashboard costs CPU: a hundred of them at once would make every
 answer, /healthz included, wait for all of them. The middleware hands each page
 and staff API request to a pool of WEB_PAGE_CONCURRENCY threads (about the
-cores a worker may use) and the light paths below (/healthz, beacons, metrics,
-static files) to a pool of the same size: a health check never queues behind a
-page, and a flood of light requests cannot take the pages' share of the CPU
-(Python runs one thread of a process at a time). Each pool thread keeps its own
-database connection, so a process holds a few however many threads it has.
+cores a worker may use); the light paths below (/healthz, beacons, metrics,
+static files) run on their own thread, twice as many at once: a health check never
+queues behind a page, and a flood of light requests cannot take the pages' share
+of the CPU (Python runs one thread of a process at a time). Each pool thread
+keeps its own database connection, so a process holds a few for pages however
+many threads it has (the health checks run on one more).
 
 gunicorn turns the pools on in each worker (config/gunicorn.py); elsewhere (tests,
 runserver, management commands) every request runs on its own thread.
@@ -16,6 +17,7 @@ runserver, management commands) every request runs on its own thread.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +28,7 @@ from django.db import close_old_connections, connections
 LIGHT_PATHS = ("/healthz", "/metrics", "/static/", "/api/rum/beacon/", "/alerts/sink/")
 
 _pools: dict[str, ThreadPoolExecutor] = {}
+_light_slots: threading.BoundedSemaphore | None = None
 
 
 def enable(page_threads: int) -> None:
@@ -33,9 +36,11 @@ def enable(page_threads: int) -> None:
     if page_threads <= 0:
         return
     _pools["pages"] = ThreadPoolExecutor(page_threads, thread_name_prefix="perfmon-page")
-    # The light paths have as many threads of their own: they never wait behind a page, and
-    # however many of them arrive, pages keep their share of the CPU.
-    _pools["light"] = ThreadPoolExecutor(page_threads, thread_name_prefix="perfmon-light")
+    # The light paths run on their own threads, twice as many at once as pages: they never
+    # wait behind a page, and however many of them arrive, pages keep a share of the CPU.
+    # (No hand-over to another thread: for a request of a millisecond it would cost more.)
+    global _light_slots
+    _light_slots = threading.BoundedSemaphore(2 * page_threads)
     # Cached figures refreshed after their interval, while requests get the previous ones.
     _pools["refresh"] = ThreadPoolExecutor(1, thread_name_prefix="perfmon-refresh")
     # The health checks: one thread, so one database connection, whoever asks.
@@ -100,5 +105,7 @@ class PagePoolMiddleware:
     def __call__(self, request):
         if not _pools:
             return self.get_response(request)
-        pool = "light" if request.path.startswith(LIGHT_PATHS) else "pages"
-        return run(pool, self.get_response, request)
+        if request.path.startswith(LIGHT_PATHS):
+            with _light_slots or contextlib.nullcontext():
+                return self.get_response(request)
+        return run("pages", self.get_response, request)
