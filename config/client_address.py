@@ -50,6 +50,12 @@ def _is_ip(text: str) -> bool:
     return True
 
 
+def from_trusted_proxy(request) -> bool:
+    """Whether the connection comes from a proxy in TRUSTED_PROXIES (its headers are believed)."""
+    trusted = _trusted(tuple(settings.TRUSTED_PROXIES))
+    return bool(trusted) and in_networks(request.META.get("REMOTE_ADDR", "") or "", trusted)
+
+
 def client_address(request) -> str:
     """The client's IP address as this deployment can trust it ("" when unknown)."""
     meta = request.META

@@ -19,6 +19,8 @@ from django.core.cache import cache, caches
 from django.db import connection
 from django.utils import timezone
 
+from config import page_cache, page_pool
+
 
 @dataclass
 class Check:
@@ -95,6 +97,19 @@ def _heartbeat():
     return True, f"{age:.0f}s ago"
 
 
+def _shared_checks() -> tuple[list[Check], list[str]]:
+    """Under the web server: the checks at most every HEALTHZ_CACHE_SECONDS, on one thread.
+
+    However many load balancers, probes and users poll, the database, broker and
+    cache see one check per process and interval, from one connection each.
+    """
+    return page_cache.get_or_compute(
+        "healthz",
+        settings.HEALTHZ_CACHE_SECONDS,
+        lambda: page_pool.run("health", _checks_and_warnings),
+    )
+
+
 def run_checks() -> list[Check]:
     database = _timed("database", _database)
     skipped = _redis_skipped()
@@ -129,15 +144,19 @@ def warnings() -> list[str]:
     return [] if durable else [f"{detail} {DURABILITY_HINT}"]
 
 
+def _checks_and_warnings() -> tuple[list[Check], list[str]]:
+    return run_checks(), warnings()
+
+
 def report() -> tuple[bool, dict]:
     """(serving, body): serving is False only when a required check fails."""
-    checks = run_checks()
+    checks, notes = _shared_checks() if page_pool.enabled() else _checks_and_warnings()
     failing = [c.name for c in checks if not c.ok]
     serving = not set(failing) - OPTIONAL
     body = {
         "status": "unhealthy" if not serving else "degraded" if failing else "ok",
         "failing": failing,
         "checks": {c.name: {k: v for k, v in asdict(c).items() if k != "name"} for c in checks},
-        "warnings": warnings(),
+        "warnings": notes,
     }
     return serving, body

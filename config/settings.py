@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so the whole stack is timed (off with MONITORING_ENABLED=false).
     "monitoring.middleware.RequestMetricsMiddleware",
+    # Next: pages wait for a page thread, /healthz and beacons do not (config/page_pool.py).
+    "config.page_pool.PagePoolMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.security_headers.ContentSecurityPolicyMiddleware",
     "config.security_headers.PermissionsPolicyMiddleware",
@@ -365,6 +367,17 @@ MONITORING_FLUSH_SECONDS = env_float("MONITORING_FLUSH_SECONDS", 5.0)
 MONITORING_SLOW_REQUEST_MS = env_float("MONITORING_SLOW_REQUEST_MS", 1000.0)
 MONITORING_N_PLUS_ONE_THRESHOLD = env_int("MONITORING_N_PLUS_ONE_THRESHOLD", 5)
 MONITORING_SYSTEM_SAMPLE_SECONDS = env_int("MONITORING_SYSTEM_SAMPLE_SECONDS", 15)
+
+# --- web server -----------------------------------------------------------------
+# Page threads per gunicorn worker (config/page_pool.py); WEB_THREADS etc. are in gunicorn.py.
+WEB_PAGE_CONCURRENCY = env_int("WEB_PAGE_CONCURRENCY", 2)
+# A dashboard's figures (and the staff API's answers) are reused this long per range,
+# filters and permission set; 0 computes every request anew.
+DASHBOARD_CACHE_SECONDS = env_float("DASHBOARD_CACHE_SECONDS", 5.0)
+# /healthz runs its checks at most this often per process (under gunicorn).
+HEALTHZ_CACHE_SECONDS = env_float("HEALTHZ_CACHE_SECONDS", 1.0)
+# Largest believable queue time from X-Request-Start, ms; beyond it the header is ignored.
+MONITORING_MAX_QUEUE_MS = env_float("MONITORING_MAX_QUEUE_MS", 60000.0)
 
 # --- security -----------------------------------------------------------------
 # Login lockout (django-axes): this many failures for one username, or from one client

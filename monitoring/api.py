@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config import page_cache
 from config.api import Query, staff_with
 from monitoring import reports
 from monitoring.dashboards import PERMISSION
@@ -113,6 +114,10 @@ class OverviewView(_ReadView):
     )
     def get(self, request):
         query = self.query(WindowQuery)
+        # Shared for a few seconds by staff asking the same (dashboards poll it).
+        return Response(page_cache.for_request(request, lambda: self.body(query), "overview"))
+
+    def body(self, query) -> dict:
         start, end = query.window()
         summary = reports.overview(start, end)
         step = 300 if query.validated_data["hours"] <= 24 else 3600
@@ -134,7 +139,7 @@ class OverviewView(_ReadView):
             "throughput_per_minute": summary["throughput"],
             "series": series,
         }
-        return Response(PerformanceOverviewSerializer(body).data)
+        return PerformanceOverviewSerializer(body).data
 
 
 class EndpointsView(_ReadView):

@@ -84,8 +84,35 @@ def performance(request, ctx):
         charts.error_rate(frame, reports.TARGET_ERROR_RATE),
         charts.db_time(frame, reports.TARGET_DB_P95_MS),
     ]
-    context = {"cards": summary_cards(summary), "figures": figures}
+    cards = [*summary_cards(summary), queue_card(reports.queue_time(tr.start, tr.end))]
+    context = {"cards": cards, "figures": figures}
     return ctx.render("monitoring/performance.html", context, tables=tables)
+
+
+QUEUE_NOTE = (
+    "Latency is timed from when a worker takes a request: the time it waited before (in "
+    "the listen queue, behind busy workers) is included only when a proxy in front sends "
+    "X-Request-Start."
+)
+
+
+def queue_card(queue: dict) -> dashboards.Card:
+    """Whether the latency figures include the queue time, and how long requests waited."""
+    if not queue["requests"]:
+        return dashboards.Card(
+            "Queue time", note=f"{QUEUE_NOTE} None received in this range: not included."
+        )
+    return dashboards.Card(
+        "Queue time",
+        latency_status(queue["p95_ms"]),
+        [
+            ("p50", ms(queue["p50_ms"])),
+            ("p95", ms(queue["p95_ms"])),
+            ("max", ms(queue["max_ms"])),
+            ("requests", count(queue["requests"])),
+        ],
+        note=f"{QUEUE_NOTE} Included in the latency above.",
+    )
 
 
 def latency_css(value) -> str:

@@ -5,7 +5,9 @@ count, errors, total and max time, DB time and queries, and a log-bucketed
 histogram. A background thread hands the sums to `monitoring.storage` every few
 seconds (Redis, or the database on the embedded default); nothing here does I/O.
 Kinds: "request" (name = route template), "timer" (custom code paths), "task"
-(Celery tasks) and "query" (name = the SQL text as the ORM sent it).
+(Celery tasks), "query" (name = the SQL text as the ORM sent it) and "queue"
+(name = route template: the time a request waited before a worker took it, when a
+proxy says when it received it).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from monitoring.histogram import INV_LOG_GAMMA, MIN_INDEX, MIN_VALUE_MS
 
 log = logging.getLogger(__name__)
 
-REQUEST, TIMER, TASK, QUERY = "request", "timer", "task", "query"
+REQUEST, TIMER, TASK, QUERY, QUEUE = "request", "timer", "task", "query", "queue"
 # Distinct SQL texts kept per flush interval; past it they are summed as one.
 MAX_STATEMENTS = 2000
 OTHER_STATEMENT = "<other statements>"

@@ -15,7 +15,7 @@ from django.db.models.functions import TruncDay, TruncHour, TruncMinute
 
 from monitoring import histogram, rollups, stats
 from monitoring.models import QueryFingerprint, RequestSample, SystemSample
-from monitoring.recorder import QUERY, REQUEST, TASK, TIMER, Series
+from monitoring.recorder import QUERY, QUEUE, REQUEST, TASK, TIMER, Series
 
 # Targets drawn on the charts and used for statuses.
 TARGET_P95_MS = 2000.0
@@ -37,6 +37,11 @@ def overview(start: datetime, end: datetime) -> dict:
     summary = stats.summarize(total)
     summary["throughput"] = total.count / minutes_between(start, end)
     return summary
+
+
+def queue_time(start: datetime, end: datetime) -> dict:
+    """Time requests waited before a worker took them, where a proxy said (X-Request-Start)."""
+    return stats.summarize(stats.combine(rollups.load({QUEUE}, start, end).values()))
 
 
 def timeline(

@@ -35,6 +35,30 @@ def time_zone_note():
     return display_time.note()
 
 
+@register.tag
+def page_fragment(parser, token):
+    """{% page_fragment %}...{% end_page_fragment %}: rendered once per cached page context
+    (config.page_cache): repeating a dashboard costs its frame only."""
+    nodelist = parser.parse(("end_page_fragment",))
+    parser.delete_first_token()
+    return PageFragmentNode(nodelist)
+
+
+class PageFragmentNode(template.Node):
+    def __init__(self, nodelist):
+        self.nodelist = nodelist
+
+    def render(self, context):
+        fragment = context.get("page_fragment")
+        if fragment is not None and fragment.html is not None:
+            return fragment.html
+        html = self.nodelist.render(context)
+        # A CSRF token is the viewer's own: such a part is rendered for each request.
+        if fragment is not None and "csrfmiddlewaretoken" not in html:
+            fragment.html = html
+        return html
+
+
 @register.simple_tag(takes_context=True)
 def export_url(context, table):
     query = context["request"].GET.copy()

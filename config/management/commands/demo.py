@@ -16,9 +16,14 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from config.demo import DEMO_PASSWORD, DEMO_USERNAME, prepare_demo
+from config.env import env_float
 from config.processes import beat_command, web_command, worker_command
 
 STOP_GRACE_SECONDS = 15
+# How often a slow start says what it is still waiting for.
+PROGRESS_EVERY_SECONDS = 10
+# What each process writes to its log once it is ready.
+READY_MARKERS = {"worker": "ready.", "beat": "beat: Starting"}
 
 
 class Command(BaseCommand):
@@ -45,8 +50,11 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, self._on_signal)
         try:
+            self.log_starts = {}
             for name, command in commands.items():
                 with open(self.logs[name], "ab") as log:
+                    # Only this run's lines say what is starting (the log is appended to).
+                    self.log_starts[name] = log.tell()
                     # Own session: Ctrl-C reaches us only, and we stop children in order.
                     self.children[name] = subprocess.Popen(  # noqa: S603 (our own commands)
                         command,
@@ -74,20 +82,56 @@ class Command(BaseCommand):
     def _on_signal(self, signum, frame):
         raise KeyboardInterrupt
 
-    def _wait_for_web(self, url: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def _wait_for_web(self, url: str) -> None:
+        """Wait while the processes run and start; a machine under load takes longer.
+
+        DEMO_START_TIMEOUT (seconds, 0 for no limit) bounds the wait; a process that
+        exits ends it at once, with its log.
+        """
+        limit = env_float("DEMO_START_TIMEOUT", 600.0)
+        started = time.monotonic()
+        next_progress = started + PROGRESS_EVERY_SECONDS
+        while True:
             self._check_children()
             try:
-                urllib.request.urlopen(url + "healthz", timeout=2)  # noqa: S310 (our own URL)
+                # A generous timeout: a worker still importing answers late.
+                urllib.request.urlopen(url + "healthz", timeout=10)  # noqa: S310 (our own URL)
                 return
             except urllib.error.HTTPError:
                 return  # answering at all is enough; /healthz says 503 until beat ticks
             except OSError:
-                time.sleep(0.3)
-        raise CommandError(
-            f"the web server did not answer within {timeout:.0f}s; see {self.logs['web']}"
-        )
+                pass
+            waited = time.monotonic() - started
+            if limit and waited >= limit:
+                raise CommandError(
+                    f"the web server did not answer within {limit:.0f}s although it is still "
+                    f"running (still starting: {', '.join(self._starting())}); see "
+                    f"{self.logs['web']}, or allow longer with DEMO_START_TIMEOUT=<seconds> "
+                    "(0: no limit)"
+                )
+            if time.monotonic() >= next_progress:
+                next_progress += PROGRESS_EVERY_SECONDS
+                self.stdout.write(
+                    f"Still starting after {waited:.0f}s: {', '.join(self._starting())} ..."
+                )
+            time.sleep(0.5)
+
+    def _starting(self) -> list[str]:
+        """The processes not ready yet, as their logs tell it."""
+        starting = []
+        for name in self.children:
+            text = self._log_since_start(name)
+            if name == "web":
+                booted = text.count("Booting worker with pid")
+                starting.append(f"web ({booted} worker(s) booted, not answering yet)")
+            elif READY_MARKERS.get(name, "\0") not in text:
+                starting.append(name)
+        return starting
+
+    def _log_since_start(self, name: str) -> str:
+        with open(self.logs[name], "rb") as log:
+            log.seek(self.log_starts.get(name, 0))
+            return log.read().decode(errors="replace")
 
     def _supervise(self) -> None:
         while True:
