@@ -107,5 +107,13 @@ class PagePoolMiddleware:
             return self.get_response(request)
         if request.path.startswith(LIGHT_PATHS):
             with _light_slots or contextlib.nullcontext():
-                return self.get_response(request)
+                try:
+                    return self.get_response(request)
+                finally:
+                    # A light request runs on any of the server's many threads: a
+                    # database connection kept there would idle until CONN_MAX_AGE, one
+                    # per thread, past the database's max_connections.
+                    for connection in connections.all(initialized_only=True):
+                        if not connection.in_atomic_block:
+                            connection.close()
         return run("pages", self.get_response, request)

@@ -66,3 +66,33 @@ def test_without_the_pools_every_request_runs_on_its_own_thread(admin_client, se
     assert not page_pool.enabled()
     assert admin_client.get("/admin/").status_code == 200
     assert Client().get("/healthz").status_code in (200, 503)
+
+
+def test_light_requests_keep_no_database_connection_on_the_servers_threads(rf):
+    """The server has dozens of threads: each keeping a connection would exhaust PostgreSQL."""
+    from django.db import connection
+    from django.http import HttpResponse
+
+    def touch_database(request):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return HttpResponse("ok")
+
+    middleware = page_pool.PagePoolMiddleware(touch_database)
+    left_open = []
+
+    def light_request():
+        middleware(rf.get("/healthz"))
+        left_open.append(connection.connection is not None)
+        connection.close()
+
+    page_pool.enable(1)
+    try:
+        threads = [threading.Thread(target=light_request) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        page_pool.disable()
+    assert left_open == [False] * 4
