@@ -167,8 +167,12 @@ def application():
     from django.conf import settings
     from django.core.wsgi import get_wsgi_application
 
+    from config import page_pool
+
     app = get_wsgi_application()
     settings.ROOT_URLCONF = __name__
+    # The baselines are served as the beacon is: light, on the request's own thread.
+    page_pool.LIGHT_PATHS = (*page_pool.LIGHT_PATHS, "/bench/")
     return app
 
 
