@@ -367,7 +367,7 @@ def overview_card(request, time_range):
         statuses += [latency_status(summary["p95_ms"]), error_status(summary["error_rate"])]
         metrics += [
             ("p95", ms(summary["p95_ms"])),
-            ("Error rate", pct(summary["error_rate"])),
+            ("5xx rate", pct(summary["error_rate"])),
             ("Throughput", rate(summary["throughput"])),
         ]
     if system_summary:

@@ -163,7 +163,7 @@ def test_the_overview_card_has_p95_errors_throughput_cpu_and_memory(
     latencies = [10, 20, 30, 40, 50, 60, 70, 80, 90, 3000, 15, 5]
     p95 = float(figures["p95"].removesuffix(" ms").replace(",", ""))
     assert p95 == pytest.approx(np.percentile(latencies, 95), rel=0.011)
-    assert figures["Error rate"] == "8.33 %"  # 1 of 12 requests
+    assert figures["5xx rate"] == "8.33 %"  # 1 of 12 requests answered 5xx
     assert figures["CPU"] == "97.0 % (critical)"
     assert card.status == "critical" and card.link.startswith(PERFORMANCE)
 
