@@ -84,20 +84,30 @@ def apply_script():
     return script
 
 
+# Set while this process has put live sums in the database that readers do not look for:
+# its next flush that reaches Redis marks them, so readers read the database's live table
+# only while it may hold something (until the fold has surely moved it).
+_unmarked_database_sums = False
+DATABASE_LIVE_MARK_SECONDS = 600
+
+
 # --- what a flush hands over ----------------------------------------------------
 def store(series: dict[tuple, Series], samples: list[dict]) -> None:
     """Store one process's sums and samples (called by the recorder's flush)."""
+    global _unmarked_database_sums
     series, texts = fingerprint_statements(series)
     prepared = [prepare_sample(s) for s in samples]
     if redis_configured():
         try:
-            _store_redis(series, texts, prepared)
+            _store_redis(series, texts, prepared, mark_database=_unmarked_database_sums)
+            _unmarked_database_sums = False
             return
         except FAULTS as exc:
             # Redis hung or gone: the database takes the sums now rather than holding them
             # in this process. (A flush Redis applied but whose reply was lost would count
             # twice, as a retried flush would: rare, and never a loss.)
             log.warning("Redis unreachable (%s): request metrics written to the database", exc)
+            _unmarked_database_sums = True
     _store_database(series, texts, prepared)
 
 
@@ -195,7 +205,12 @@ def series_fields(value: Series) -> tuple[list, list]:
     return [(c, v) for c, v in incr if v], maxima
 
 
-def _store_redis(series: dict[tuple, Series], texts: dict[str, str], samples: list[dict]):
+def _store_redis(
+    series: dict[tuple, Series],
+    texts: dict[str, str],
+    samples: list[dict],
+    mark_database: bool = False,
+):
     by_minute: dict[int, list] = {}
     totals: dict[str, int] = {}
     for (minute, kind, name, method, status), value in series.items():
@@ -227,6 +242,8 @@ def _store_redis(series: dict[tuple, Series], texts: dict[str, str], samples: li
     if samples:
         pipe.rpush(key("samples"), *[json.dumps(s) for s in samples])
         pipe.ltrim(key("samples"), -MAX_SAMPLES_QUEUED, -1)
+    if mark_database:
+        pipe.set(key("database-live"), 1, ex=DATABASE_LIVE_MARK_SECONDS)
     pipe.execute()
 
 
@@ -365,19 +382,23 @@ def live_series(kinds: set[str], start: int, end: int) -> dict[tuple, Series]:
     With Redis, what the database holds too (flushes made while Redis was unreachable);
     while Redis is unreachable, only that: `live_missing()` then says so.
     """
-    found = _live_database(kinds, start, end)
-    if redis_configured():
-        try:
-            from_redis = _live_redis(kinds, start, end)
-        except FAULTS as exc:
-            log.warning("Redis unreachable (%s): live minutes read from the database only", exc)
+    if not redis_configured():
+        return _live_database(kinds, start, end)
+    try:
+        from_redis = _live_redis(kinds, start, end)
+        # The database's live table is read only when a flush went there (a query saved
+        # on every read: alert evaluation reads live minutes for each request source).
+        in_database = get_redis().exists(key("database-live"))
+    except FAULTS as exc:
+        log.warning("Redis unreachable (%s): live minutes read from the database only", exc)
+        return _live_database(kinds, start, end)
+    found = _live_database(kinds, start, end) if in_database else {}
+    for series_key, value in from_redis.items():
+        target = found.get(series_key)
+        if target is None:
+            found[series_key] = value
         else:
-            for series_key, value in from_redis.items():
-                target = found.get(series_key)
-                if target is None:
-                    found[series_key] = value
-                else:
-                    target.merge(value)
+            target.merge(value)
     return found
 
 

@@ -80,6 +80,41 @@ def test_a_flush_while_redis_is_unreachable_goes_to_the_database(recorder, setti
 
 
 @pytest.mark.django_db
+def test_live_minutes_are_read_from_redis_alone_while_it_answers(
+    recorder, django_assert_num_queries, monkeypatch
+):
+    monkeypatch.setattr(storage, "_unmarked_database_sums", False)  # no earlier outage
+    record(recorder, "/a/", 5)
+    assert recorder.flush() is True
+    now = int(time.time())
+    with django_assert_num_queries(0):
+        live = storage.live_series({REQUEST}, now - 600, now + 60)
+    assert sum(v.count for k, v in live.items() if k[2] == "/a/") == 5
+
+
+@pytest.mark.django_db
+def test_sums_written_to_the_database_while_redis_was_away_are_read_once_it_is_back(
+    recorder, settings
+):
+    from config.redis_client import breaker
+
+    redis_url = settings.REDIS_URL
+    settings.REDIS_URL = "redis://127.0.0.1:1/11"  # nothing listens there
+    settings.REDIS_SOCKET_TIMEOUT = 0.2
+    record(recorder, "/a/", 4)
+    assert recorder.flush() is True  # to the database
+    settings.REDIS_URL = redis_url
+    breaker.close()  # as the breaker's probe does once Redis answers
+    record(recorder, "/a/", 3)
+    assert recorder.flush() is True  # to Redis, saying the database holds sums too
+    now = int(time.time())
+    live = storage.live_series({REQUEST}, now - 600, now + 60)
+    assert sum(v.count for k, v in live.items() if k[2] == "/a/") == 7
+    fold.fold(now=later())
+    assert total("/a/") == 7
+
+
+@pytest.mark.django_db
 def test_the_embedded_fold_empties_the_live_table(recorder, settings):
     settings.REDIS_URL = ""
     record(recorder, "/a/", 3, minute_offset=0)
