@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from config import audit
 from config.tables import csv_safe
@@ -379,7 +379,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         return [
             path(
                 "<int:job_id>/problems.csv",
-                self.admin_site.admin_view(self.problems_csv),
+                self.admin_site.admin_view(require_safe(self.problems_csv)),
                 name="dataquality_importjob_problems",
             ),
             *super().get_urls(),
