@@ -11,11 +11,11 @@ from django.conf import settings
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 
 from alerts import sources
 from alerts.acks import ack_url
 from alerts.states import OPERATORS, SYMBOLS
+from config import display_time
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +53,6 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _shown(moment: datetime | None) -> str | None:
-    """A moment as a person reads it in a sentence, in the display time zone."""
-    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M %Z}" if moment else None
-
-
 def snapshot(alert, rule, kind: str, at: datetime) -> dict:
     """Everything a message about `alert` needs, as plain JSON-able values."""
     unit = _unit(rule.source)
@@ -86,7 +81,9 @@ def snapshot(alert, rule, kind: str, at: datetime) -> dict:
         "started_at": _iso(alert.started_at),
         "fired_at": _iso(alert.fired_at),
         "resolved_at": _iso(alert.resolved_at),
-        "no_data_since": _shown(alert.no_data_since),
+        "no_data_since": (
+            display_time.text(alert.no_data_since, zone=True) if alert.no_data_since else None
+        ),
         "at": _iso(at),
         "links": {
             "alert": settings.SITE_URL + reverse("admin:alerts_alert_change", args=[alert.pk]),

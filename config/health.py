@@ -45,9 +45,9 @@ def _timed(name, fn) -> Check:
 
 def _redis_skipped() -> str:
     """Why Redis is skipped now ("" when it is not): the breaker is open."""
-    from config.redis_client import breaker, redis_configured
+    from config.redis_client import breaker, redis_skipped
 
-    if redis_configured() and breaker.is_open():
+    if redis_skipped():
         return f"skipped: Redis is not answering ({breaker.error}); probed again every few seconds"
     return ""
 
@@ -119,13 +119,9 @@ def run_checks() -> list[Check]:
     skipped = _redis_skipped()
     if skipped and not cache.ok:
         cache.detail = skipped
-    if skipped and settings.REDIS_URL:
-        broker = Check("broker", False, skipped)
-    else:
-        broker = _timed("broker", _broker)
+    broker = Check("broker", False, skipped) if skipped else _timed("broker", _broker)
     checks = [database, broker, cache]
-    database_ok = checks[0].ok
-    if database_ok:
+    if database.ok:
         checks.append(_timed("heartbeat", _heartbeat))
     else:
         checks.append(Check("heartbeat", False, "unknown: the database is unreachable"))

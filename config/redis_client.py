@@ -121,6 +121,11 @@ class Breaker:
 breaker = Breaker()
 
 
+def redis_skipped() -> bool:
+    """Configured, but skipped now: the breaker is open."""
+    return bool(settings.REDIS_URL) and breaker.is_open()
+
+
 def redis_available() -> bool:
     """Configured and not skipped by the breaker: worth asking."""
     return bool(settings.REDIS_URL) and not breaker.is_open()

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 from django.db import transaction
 
-from config.redis_client import FAULTS, breaker, get_redis, redis_configured, redis_key
+from config.redis_client import FAULTS, get_redis, redis_configured, redis_key, redis_skipped
 from monitoring import histogram
 from monitoring.histogram import bucket_value
 from monitoring.recorder import OTHER_STATEMENT, QUERY, Series
@@ -404,7 +404,7 @@ def live_series(kinds: set[str], start: int, end: int) -> dict[tuple, Series]:
 
 def live_missing() -> bool:
     """Whether live (unfolded) figures kept in Redis are missing from what is read now."""
-    return redis_configured() and breaker.is_open()
+    return redis_skipped()
 
 
 def _live_redis(kinds: set[str], start: int, end: int) -> dict[tuple, Series]:
