@@ -110,10 +110,11 @@ def measure(rules: list[Rule], at: datetime) -> tuple[dict[int, dict], dict[int,
             continue
         asked: list[tuple[Rule, sources.Query]] = []
         for rule in group:
-            query = rule.query()
             try:
+                query = rule.query()
+                rule.condition()
                 source.validate(query)
-            except sources.SourceError as exc:
+            except (ValueError, TypeError) as exc:  # SourceError is a ValueError
                 statuses[rule.pk] = f"invalid: {exc}"
                 continue
             asked.append((rule, query))
@@ -131,6 +132,14 @@ def measure(rules: list[Rule], at: datetime) -> tuple[dict[int, dict], dict[int,
             values[rule.pk] = answer
             statuses[rule.pk] = STATUS_OK if answer else STATUS_NO_DATA
     return values, statuses
+
+
+def _valid(rule: Rule) -> bool:
+    try:
+        rule.condition()
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def _usable(value) -> bool:
@@ -155,6 +164,10 @@ def apply(rules: list[Rule], values: dict[int, dict], at: datetime) -> Tick:
     for rule in rules:
         answer = values.get(rule.pk)
         current = open_alerts.get(rule.pk, {})
+        if not _valid(rule):
+            # Broken behind the form's back: its alerts stay as they are until it is fixed.
+            existing += current.values()
+            continue
         if answer is None:
             # Source unavailable, invalid or failing: states stay, reminders go on.
             for alert in current.values():

@@ -13,6 +13,7 @@ a value wobbling around the threshold does not flap.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,6 +42,20 @@ class Condition:
     resolve_threshold: float | None = None
     for_duration: timedelta = timedelta(0)
     no_data: str = KEEP
+
+    def __post_init__(self):
+        # A rule written behind the form's back (a script, a restored dump) is refused
+        # here, so the tick reports it instead of comparing against nonsense.
+        if self.operator not in OPERATORS:
+            raise ValueError(f"unknown operator {self.operator!r}")
+        for name in ("threshold", "resolve_threshold"):
+            value = getattr(self, name)
+            if value is None and name == "resolve_threshold":
+                continue
+            if not isinstance(value, int | float) or not math.isfinite(value):
+                raise ValueError(f"{name.replace('_', ' ')} {value!r} is not a number")
+        if self.no_data not in (KEEP, RESOLVE, ALERT):
+            raise ValueError(f"unknown no-data choice {self.no_data!r}")
 
     def breached(self, value: float | None) -> bool:
         if value is None:

@@ -118,6 +118,11 @@ class Rule(models.Model):
         return self.name
 
     def query(self) -> Query:
+        # The form only saves these shapes; a rule written another way is reported, not run.
+        if not isinstance(self.filters or {}, dict):
+            raise ValueError("filters must be an object of label: value")
+        if not isinstance(self.group_by or [], list):
+            raise ValueError("split by must be a list of labels")
         return Query.build(
             self.aggregation,
             timedelta(minutes=self.window_minutes),

@@ -179,3 +179,25 @@ def test_the_events_of_many_alerts_are_written_in_bulk(clock):
     queries = _queries_for_a_tick(clock.minute(1))
     assert AlertEvent.objects.count() == 90
     assert queries <= 20
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [{"operator": "xx"}, {"threshold": float("nan")}, {"no_data": "later"}, {"group_by": 7}],
+)
+def test_a_rule_broken_in_the_database_is_reported_and_the_others_still_run(clock, broken):
+    # Written behind the form's back (a script, a restored dump): the tick must go on.
+    rule = make_rule(name="Broken")
+    clock.feed([150])
+    clock.tick(1)
+    assert Alert.objects.get(rule=rule).state == "firing"
+    Rule.objects.filter(pk=rule.pk).update(**broken)
+    working = make_rule(name="Working")
+    clock.feed([150, 150], start=1)
+    clock.tick(2)
+    rule.refresh_from_db()
+    assert rule.eval_status.startswith("invalid: ")
+    assert Alert.objects.get(rule=working).state == "firing"
+    # The broken rule's alert keeps its state until the rule is fixed.
+    assert Alert.objects.get(rule=rule).state == "firing"
+    assert Heartbeat.objects.exists()
