@@ -553,7 +553,7 @@ class ReportSubscriptionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send the report now", permissions=["change"])
     def send_now(self, request, queryset):
-        from dataquality.reports import send_report
+        from dataquality.email_reports import send_report
 
         for subscription in queryset:
             delivery = send_report(subscription, force=True)

@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers around the plain functions in scan.py, jobs.py, reports.py."""
+"""Celery tasks: thin wrappers around the plain functions in scan.py, jobs.py, email_reports.py."""
 
 from celery import shared_task
 
@@ -31,7 +31,7 @@ def full_scan() -> None:
 
 @shared_task(name="dataquality.send_reports", ignore_result=True)
 def send_reports() -> None:
-    from dataquality.reports import send_due_reports
+    from dataquality.email_reports import send_due_reports
 
     send_due_reports()
 
