@@ -10,7 +10,7 @@ class AlertsConfig(AppConfig):
         # Each app registers the metrics rules can watch in its alert_sources.py.
         autodiscover_modules("alert_sources")
         from alerts import checks  # noqa: F401 (registers them)
-        from alerts.metrics import AlertsCollector
+        from alerts.prometheus import AlertsCollector
         from config.metrics import register_collector
 
         register_collector(AlertsCollector())

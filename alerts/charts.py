@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from alerts.reports import duration_text
+from alerts.queries import duration_text
 
 SEVERITY_COLOURS = {
     "critical": "#dc3545",

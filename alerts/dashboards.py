@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts import reports, status
+from alerts import queries, status
 from alerts.acks import PERMISSION as ACKNOWLEDGE_PERMISSION
 from alerts.evaluate import HEARTBEAT
 from alerts.models import Channel
-from alerts.reports import duration_text
+from alerts.queries import duration_text
 from config import dashboards
 from config.models import Heartbeat
 from config.tables import Column, Table
@@ -27,17 +27,17 @@ def alerts_page(request, ctx):
 
     time_range = ctx.time_range
     now = timezone.now()
-    open_alerts = reports.open_alerts()
+    open_alerts = queries.open_alerts()
     for alert in open_alerts:
         alert.age_text = duration_text((now - (alert.fired_at or alert.started_at)).total_seconds())
-    incidents = reports.incidents(time_range.start, time_range.end)
+    incidents = queries.incidents(time_range.start, time_range.end)
     figure = charts.timeline_figure(
-        reports.incidents_frame(incidents), time_range.start, time_range.end
+        queries.incidents_frame(incidents), time_range.start, time_range.end
     )
     tables = [
         _active_table(open_alerts),
-        _rules_table(reports.rule_stats(incidents, time_range.start, time_range.end)),
-        _failures_table(reports.delivery_failures(time_range.start, time_range.end)),
+        _rules_table(queries.rule_stats(incidents, time_range.start, time_range.end)),
+        _failures_table(queries.delivery_failures(time_range.start, time_range.end)),
     ]
     counts = status.firing_by_severity()
     beat = Heartbeat.objects.filter(name=HEARTBEAT).first()

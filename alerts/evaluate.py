@@ -6,7 +6,8 @@
 2. apply: inside one transaction, the state machine (alerts/states.py) moves
    each rule's label sets on; transitions become AlertEvent rows, and the
    notifications they call for become Notification rows, all in bulk.
-3. dispatch: one delivery task per notification, after the commit.
+3. the notifications to send are returned (`Tick.notifications`); the task
+   (alerts/tasks.py) queues one delivery per notification, after the commit.
 """
 
 from __future__ import annotations
@@ -91,7 +92,6 @@ def evaluate_rules(now: datetime | None = None) -> Tick:
         _record_statuses(rules, statuses, at)
         tick.notifications += _overdue_notifications(at)
         _record_heartbeat()
-    dispatch(tick.notifications)
     return tick
 
 
@@ -281,16 +281,6 @@ def _overdue_notifications(at: datetime) -> list[int]:
     )
     stuck = Q(status=Notification.Status.SENDING, claimed_at__lt=overdue)
     return list(Notification.objects.filter(waiting | stuck).values_list("pk", flat=True))
-
-
-def dispatch(notification_ids: list[int]) -> None:
-    from alerts.tasks import deliver
-
-    for pk in notification_ids:
-        try:
-            deliver.delay(pk)
-        except Exception:  # broker down: the next ticks send it again (overdue)
-            log.exception("could not queue delivery of notification %s", pk)
 
 
 def _tick_lock() -> bool:

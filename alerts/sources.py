@@ -39,8 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-# A label set: sorted (name, value) pairs. () is the whole, unsplit metric.
-Labels = tuple[tuple[str, str], ...]
+from lib.labels import Labels
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,34 @@
-"""Celery tasks: thin wrappers around plain functions that tests call directly."""
+"""Celery tasks: thin wrappers around plain functions that tests call directly.
+
+The plain functions never queue a task themselves: the evaluation tick returns
+the notifications it created and `dispatch` (here) queues their deliveries.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from celery import shared_task
 
 from alerts import deliveries, evaluate, retention
 
+log = logging.getLogger(__name__)
+
 
 @shared_task(name="alerts.evaluate", ignore_result=True)
 def evaluate_rules():
-    evaluate.evaluate_rules()
+    tick = evaluate.evaluate_rules()
+    dispatch(tick.notifications)
+
+
+def dispatch(notification_ids: list[int]) -> None:
+    """One delivery task per notification (called after the commit that created them)."""
+    for pk in notification_ids:
+        try:
+            deliver.delay(pk)
+        except Exception:  # broker down: the next ticks send it again (overdue)
+            log.exception("could not queue delivery of notification %s", pk)
 
 
 @shared_task(name="alerts.deliver", bind=True, max_retries=None, ignore_result=True)

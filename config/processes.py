@@ -1,8 +1,17 @@
-"""The command lines of the web, worker and beat processes (demo and tests share them)."""
+"""The web, worker and beat processes: their command lines (demo and tests share them),
+and the signal a web process sends once it is set up to serve.
+"""
 
 from __future__ import annotations
 
 import sys
+
+from django.dispatch import Signal
+
+# Sent by the WSGI entry point (config/wsgi.py: gunicorn workers, runserver), not by the
+# test client: apps start what a serving process needs (monitoring: the metrics flush
+# thread). Celery worker processes have Celery's own signals.
+web_process_started = Signal()
 
 
 def web_command(workers: int | None = None) -> list[str]:

@@ -18,7 +18,6 @@ from dataquality.admin_forms import CheckConfigForm, ImportForm, SubscriptionFor
 from dataquality.check_config import ensure_configs
 from dataquality.checks import get_check
 from dataquality.importer import MAX_ERRORS_SHOWN as MAX_PROBLEMS_SHOWN
-from dataquality.jobs import start_import
 from dataquality.models import (
     CheckConfig,
     Entity,
@@ -32,7 +31,7 @@ from dataquality.models import (
     Statement,
 )
 from dataquality.queries import statement_url
-from dataquality.scan import start_scan
+from dataquality.tasks import start_import, start_scan
 
 
 def score_badge(score):
@@ -553,7 +552,7 @@ class ReportSubscriptionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send the report now", permissions=["change"])
     def send_now(self, request, queryset):
-        from dataquality.reports import send_report
+        from dataquality.email_reports import send_report
 
         for subscription in queryset:
             delivery = send_report(subscription, force=True)

@@ -74,7 +74,7 @@ class SubscriptionForm(forms.ModelForm):
         fields = ["name", "recipients", "frequency", "entities", "active"]
 
     def clean_recipients(self):
-        from dataquality.reports import parse_recipients
+        from dataquality.email_reports import parse_recipients
 
         addresses = parse_recipients(self.cleaned_data["recipients"])
         if not addresses:

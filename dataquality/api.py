@@ -12,7 +12,7 @@ from config.api import MAX_INT, ErrorSerializer, JsonSerializer, Query, staff_wi
 from dataquality.checks import get_check
 from dataquality.dashboards import PERMISSION
 from dataquality.models import Finding, Run, Scan, Statement
-from dataquality.scan import start_scan
+from dataquality.tasks import start_scan
 
 MAX_PAGE = 500
 MAX_IDS = 10_000

@@ -69,7 +69,7 @@ def load(stdout) -> None:
     job = ImportJob.objects.create(
         filename="demo-statements.csv", data=synthetic.to_csv(dataset), requested_by="demo"
     )
-    job = run_import(job, check=False)  # the scans below check everything
+    job = run_import(job)  # no scan of its own: the scans below check everything
     if job.status != ImportJob.Status.DONE:
         raise RuntimeError(f"demo data did not import: {job.problems[:3]}")
     _rejected_upload(dataset)
@@ -127,7 +127,6 @@ def _rejected_upload(dataset: synthetic.Dataset) -> None:
         ImportJob.objects.create(
             filename="demo-export-semicolons.csv", data=data, requested_by="demo"
         ),
-        check=False,
     )
 
 

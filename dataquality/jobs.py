@@ -1,15 +1,17 @@
 """Imports from the admin as background jobs: the upload is stored, a worker imports it.
 
 A file of a few megabytes replacing existing statements takes longer than a web
-request may; so the request only stores the file and queues the job, and the
-job's page shows its phase, progress, result and every problem found.
+request may; so the request only stores the file and queues the job
+(`tasks.start_import`), and the job's page shows its phase, progress, result and
+every problem found.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 from django.utils import timezone
 
 from config import audit
@@ -22,23 +24,13 @@ MAX_PROBLEMS_KEPT = 10_000
 PROGRESS_EVERY_S = 0.5
 
 
-def start_import(
-    data: bytes, filename: str, *, validate_only: bool = False, requested_by: str = ""
+def run_import(
+    job: ImportJob, *, start_scan: Callable[[str, Iterable[int], str], Scan] | None = None
 ) -> ImportJob:
-    """Record the upload and hand it to a worker (inline when tasks run eagerly)."""
-    from dataquality.tasks import run_import_task
-
-    job = ImportJob.objects.create(
-        filename=filename[:255], data=data, validate_only=validate_only, requested_by=requested_by
-    )
-    transaction.on_commit(lambda: run_import_task.delay(job.pk))
-    return job
-
-
-def run_import(job: ImportJob, *, check: bool = True) -> ImportJob:
     """Import the job's file (again, if a worker died while it ran); returns the job, refreshed.
 
-    With `check`, the imported statements are scanned by a scan of their own.
+    With `start_scan` (`tasks.start_scan`), the imported statements are checked by a
+    scan of their own, linked to the job.
     """
     if job.status in ImportJob.FINISHED:
         return job
@@ -63,9 +55,7 @@ def run_import(job: ImportJob, *, check: bool = True) -> ImportJob:
         )
         raise
     scan = None
-    if report.saved and check:
-        from dataquality.scan import start_scan
-
+    if report.saved and start_scan is not None:
         scan = start_scan(Scan.Scope.SELECTED, report.statement_ids, job.requested_by)
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJob.Status.DONE if report.ok else ImportJob.Status.REJECTED,

@@ -76,17 +76,6 @@ SCALES_TYPES = {
 }
 
 
-def start_scan(scope: str, statement_ids=(), requested_by: str = "") -> Scan:
-    """Record a scan and hand it to a worker (inline when tasks run eagerly)."""
-    from dataquality.tasks import run_scan_task
-
-    scan = Scan.objects.create(
-        scope=scope, statement_ids=[int(i) for i in statement_ids], requested_by=requested_by
-    )
-    transaction.on_commit(lambda: run_scan_task.delay(scan.pk))
-    return scan
-
-
 def run_scan(scan: Scan, now: datetime | None = None, batch_statements: int = BATCH_STATEMENTS):
     """Run (or resume) a scan to the end; returns it, refreshed."""
     if scan.status == Scan.Status.DONE:

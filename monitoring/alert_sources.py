@@ -3,13 +3,14 @@ Celery failures (from the rollups, per minute), and CPU, memory, disk (system sa
 
 `evaluate` reads what every query of a tick needs in one database query (two
 for disks, one more when a host fell silent), plus the live, unfolded minutes:
-only the rows that tile each window (monitoring.windows, monitoring.sample_windows),
-so a rule with a window of a week costs a few hundred rows, not ten thousand
-minutes. `load` reads a whole span for the backtest; `compute` is pure. Request
-figures are summed from whole minutes up to the moment of the tick: the minute
-it falls in counts as far as it has gone (its live sums, flushed every few
-seconds), so a condition is seen by the first tick after it starts; rates are
-per minute of what was read, so that partial minute never lowers them.
+only the rows that tile each window (monitoring.windows for rollups,
+monitoring.sample_windows for system samples), so a rule with a window of a
+week costs a few hundred rows, not ten thousand minutes. `load` reads a whole
+span for the backtest; `compute` is pure. Request figures are summed from whole
+minutes up to the moment of the tick: the minute it falls in counts as far as
+it has gone (its live sums, flushed every few seconds), so a condition is seen
+by the first tick after it starts; rates are per minute of what was read, so
+that partial minute never lowers them.
 """
 
 from __future__ import annotations

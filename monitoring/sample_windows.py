@@ -19,7 +19,7 @@ import numpy as np
 from django.db.models import Count, F, FloatField, Max, Q, Sum, Value
 from django.db.models.functions import Trunc
 
-from alerts.sources import Labels
+from lib.labels import Labels
 from monitoring.models import HOUR, SystemSample
 from monitoring.rollups import Epoch
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from config import dashboards, display_time
 from config.tables import Column, Table
-from security import models, reports
+from security import models, queries
 from security.lockout import current_lockouts
 
 PERMISSION = "security.view_dashboard"
@@ -22,17 +22,17 @@ def security_page(request, ctx):
     from security import charts  # Plotly loads on first use, not at start-up
 
     start, end = ctx.time_range.start, ctx.time_range.end
-    counts = reports.counts_by_kind(start, end)
+    counts = queries.counts_by_kind(start, end)
     lockouts = current_lockouts()
     tables = [
         _failed_table("failed_by_username", "Failed logins by username", "Username",
-                      reports.failed_logins_by("username", start, end)),
+                      queries.failed_logins_by("username", start, end)),
         _failed_table("failed_by_address", "Failed logins by address", "Address",
-                      reports.failed_logins_by("address", start, end)),
+                      queries.failed_logins_by("address", start, end)),
         _lockouts_table(lockouts),
-        _events_table(reports.recent(start, end)),
+        _events_table(queries.recent(start, end)),
     ]  # fmt: skip
-    rows = reports.over_time(start, end)
+    rows = queries.over_time(start, end)
     context = {
         "cards": [_summary_card(counts, lockouts)],
         "figures": [charts.events_figure(rows, start, end)] if rows else [],
@@ -113,7 +113,7 @@ def _events_table(events) -> Table:
     ]
     return Table(
         "events",
-        f"Recent events (latest {reports.RECENT_LIMIT})",
+        f"Recent events (latest {queries.RECENT_LIMIT})",
         columns,
         rows,
         empty="No security event in this range.",
@@ -122,7 +122,7 @@ def _events_table(events) -> Table:
 
 @dashboards.card("security", "Security", permission=PERMISSION, order=60)
 def overview_card(request, time_range):
-    counts = reports.counts_by_kind(time_range.start, time_range.end)
+    counts = queries.counts_by_kind(time_range.start, time_range.end)
     lockouts = current_lockouts()
     if not counts and not lockouts:
         return None

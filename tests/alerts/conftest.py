@@ -11,6 +11,7 @@ from alerts import sources
 from alerts.evaluate import evaluate_rules
 from alerts.models import Channel, Rule
 from alerts.sources import MetricSource
+from alerts.tasks import dispatch
 from tests.alerts.receivers import HttpReceiver, SmtpReceiver
 
 
@@ -74,9 +75,11 @@ class Clock:
                 self.source.add(self.minute(start + i) + timedelta(seconds=30), value, host)
 
     def tick(self, n: int):
-        """Evaluate at minute n (sees samples of earlier minutes)."""
+        """Evaluate at minute n (sees samples of earlier minutes), and send as the task does."""
         self.now = self.minute(n)
-        return evaluate_rules(now=self.now)
+        tick = evaluate_rules(now=self.now)
+        dispatch(tick.notifications)
+        return tick
 
     def run(self, first: int, last: int) -> None:
         for n in range(first, last + 1):

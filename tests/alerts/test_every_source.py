@@ -10,7 +10,6 @@ import io
 
 import pytest
 
-from alerts import evaluate
 from alerts.evaluate import STATUS_OK, evaluate_rules
 from alerts.models import Rule
 from alerts.sources import all_sources
@@ -52,12 +51,10 @@ def rules_on_every_source() -> list[Rule]:
     return rules
 
 
-def test_every_source_answers_on_the_demo_data(monkeypatch):
+def test_every_source_answers_on_the_demo_data():
     load_all(io.StringIO())
     rules = rules_on_every_source()
-    monkeypatch.setattr(evaluate, "dispatch", lambda ids: None)  # no broker needed
-
-    tick = evaluate_rules()
+    tick = evaluate_rules()  # the notifications are not sent: no broker needed
 
     assert not tick.skipped
     statuses = {rule.name: status for rule, status in _statuses(rules)}

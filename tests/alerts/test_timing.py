@@ -15,6 +15,7 @@ from django.core import mail
 
 from alerts.evaluate import evaluate_rules
 from alerts.models import Alert, Notification
+from alerts.tasks import dispatch
 from config import display_time
 from monitoring import fold
 from monitoring.recorder import REQUEST, Work
@@ -48,7 +49,7 @@ def run(recorder, start: int, onset: int, until: int, slow_ms: float) -> int | N
         if t % 30 == 0:
             fold.fold(now=t)
         if t % 60 == TICK_PHASE:
-            evaluate_rules(now=datetime.fromtimestamp(t, UTC))
+            dispatch(evaluate_rules(now=datetime.fromtimestamp(t, UTC)).notifications)
             if mail.outbox:
                 return t
     return None

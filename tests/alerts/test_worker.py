@@ -15,7 +15,7 @@ from tests.support import (
 PLAN = """
 from django.utils import timezone
 from alerts import notify
-from alerts.evaluate import dispatch
+from alerts.tasks import dispatch
 from alerts.models import Alert, Channel, Rule
 channel = Channel.objects.create(name="Flaky", kind="webhook", target={url!r})
 rule = Rule.objects.create(name="Flaky test", source="alerts.delivery_failures",

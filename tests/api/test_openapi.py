@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, settings
 
 from alerts.models import Alert, Rule
 from dataquality.models import Scan
-from dataquality.scan import start_scan
+from dataquality.tasks import start_scan
 from monitoring.models import SystemSample
 from monitoring.recorder import REQUEST
 from monitoring.recorder import recorder as the_recorder

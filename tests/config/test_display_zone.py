@@ -259,7 +259,7 @@ def test_alert_notifications_say_the_local_time_and_its_zone(kolkata, moment):
 
 
 def test_the_data_quality_report_says_its_period_in_local_time(kolkata):
-    from dataquality.reports import Report, render_email
+    from dataquality.email_reports import Report, render_email
 
     start = datetime(2026, 1, 8, 3, 0, tzinfo=UTC)
     report = Report("Weekly", start, start + timedelta(days=7), dashboard_url="http://x/")

@@ -10,6 +10,7 @@ from monitoring import rollups
 from monitoring.recorder import REQUEST, TASK
 from tests.monitoring.conftest import database_url_for_subprocess, flush_and_fold
 from tests.support import (
+    PYTHON,
     background,
     celery_worker_command,
     free_port,
@@ -47,6 +48,27 @@ def test_gunicorn_workers_flush_what_they_hold_when_they_stop(tmp_path):
         server.wait(timeout=30)
     logins = int(run_python(COUNT_LOGINS, env).stdout.strip())
     assert logins >= 11  # wait_for_http's request(s) and ten more, none lost
+
+
+def test_runserver_hands_its_requests_over_while_it_runs(tmp_path):
+    """runserver serves through config.wsgi too: its flush thread runs, no exit needed."""
+    port = free_port()
+    env = subprocess_env(
+        VAR_DIR=str(tmp_path), DATABASE_URL=None, REDIS_URL=None, MONITORING_FLUSH_SECONDS="1"
+    )
+    assert run_manage("migrate", env=env).returncode == 0
+    log = tmp_path / "runserver.log"
+    command = [PYTHON, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+    with background(command, env, log) as server:
+        wait_for_http(f"http://127.0.0.1:{port}/admin/login/", process=server, log_path=log)
+        for _ in range(3):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=5).read()
+        wait_until(
+            lambda: int(run_python(COUNT_LOGINS, env).stdout.strip() or 0) >= 4,
+            timeout=60,
+            message="runserver's requests never reached the database",
+        )
+        assert server.poll() is None  # handed over by the thread, not at exit
 
 
 @pytest.mark.postgres

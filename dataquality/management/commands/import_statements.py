@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dataquality.importer import import_file
 from dataquality.models import Scan
-from dataquality.scan import start_scan
+from dataquality.tasks import start_scan
 
 
 class Command(BaseCommand):

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiosmtpd.controller import Controller
 
+from dataquality.email_reports import send_due_reports, send_report
 from dataquality.models import ReportSubscription
-from dataquality.reports import send_due_reports, send_report
 from tests.dataquality.conftest import scan_all
 from tests.dataquality.helpers import balance_sheet, join, load_csv
 from tests.support import closed_port, free_port
@@ -187,7 +187,7 @@ def test_the_report_task_sends_due_reports(inbox, week):
 
 
 def test_a_long_list_of_new_critical_issues_is_cut_with_a_count(week):
-    from dataquality.reports import build_report, render_email
+    from dataquality.email_reports import build_report, render_email
 
     period = (week - timedelta(days=30)).date().isoformat()
     unbalanced = [
