@@ -4,6 +4,10 @@ A logged-in test client POSTs the rule's change form (a real change each time:
 the threshold alternates), in interleaved rounds with the audit trail connected
 and disconnected, in the same process and database. The overhead is the median
 of the per-round differences between the two medians.
+
+Absolute milliseconds differ two to three times between machines, so the overhead
+is also given as a share of the save without the audit trail, the floor measured
+in the same rounds (`audit_overhead_vs_save`: the median of the per-round ratios).
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ from tests.bench.report import bench
 
 ROUNDS = 15
 SAVES = 20
+# Overhead over the unaudited save. Measured on a machine loaded ten times over: -0.007
+# (-1.8 ms on a 273 ms save: below the noise). The target is the absolute one's share of
+# a save on a quiet machine (5 ms of ~100 ms), so it holds where saves are slower.
+TARGET_VS_SAVE = 0.05
 
 
 def main() -> None:
@@ -34,6 +42,7 @@ def main() -> None:
         f"{result['on']:.2f}, without {result['off']:.2f} ({ROUNDS} rounds of {SAVES} saves)"
     )
     bench("audit_overhead_ms", result["overhead"], "ms", "<=", 5)
+    bench("audit_overhead_vs_save", result["share"], "ratio", "<=", TARGET_VS_SAVE)
 
 
 def measure() -> None:
@@ -100,6 +109,7 @@ def measure() -> None:
                 "on": statistics.median(on),
                 "off": statistics.median(off),
                 "overhead": statistics.median(differences),
+                "share": statistics.median(d / o for d, o in zip(differences, off, strict=True)),
             }
         )
     )
