@@ -94,6 +94,23 @@ return forgotten
 """
 
 
+# Beacons an earlier version queued in lists (its queue, and its workers' claims), moved
+# into the stream atomically. Those versions ran on a single Redis only, so the keys
+# (declared) never straddle Cluster nodes.
+_ADOPT_LIST = """
+local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+for _, item in ipairs(items) do redis.call('XADD', KEYS[2], '*', ARGV[2], item) end
+redis.call('LTRIM', KEYS[1], #items, -1)
+return #items
+"""
+
+
+def _legacy_lists(client: redis.Redis) -> list[str]:
+    claims = redis_key("rum", "claims")
+    lists = [redis_key("rum", "events"), *(k.decode() for k in client.zrange(claims, 0, -1))]
+    return [key for key in lists if client.exists(key)]
+
+
 def _unavailable_on_redis_error(method):
     @functools.wraps(method)
     def guarded(*args, **kwargs):
@@ -142,7 +159,7 @@ class RedisQueue:
         if batch:
             log.warning("taking over %d RUM beacons a worker left unfinished", len(batch))
             return batch
-        self._forget_idle_consumers(client)
+        self._tidy(client)
         return None
 
     def _read(self, client: redis.Redis, count: int) -> Batch | None:
@@ -165,12 +182,19 @@ class RedisQueue:
                 raise
         return command(*args, **kwargs)
 
-    def _forget_idle_consumers(self, client: redis.Redis) -> None:
+    def _tidy(self, client: redis.Redis) -> None:
+        """Now and then: adopt an earlier version's queue, forget consumers of workers gone."""
         if time.monotonic() - self._tidied_at < 60:
             return
         self._tidied_at = time.monotonic()
-        script = client.register_script(_FORGET_IDLE_CONSUMERS)
-        script(keys=[stream_key()], args=[GROUP, CONSUMER_IDLE_MS])
+        claims = redis_key("rum", "claims")
+        for key in _legacy_lists(client):
+            adopt = client.register_script(_ADOPT_LIST)
+            while adopt(keys=[key, stream_key()], args=[500, FIELD]):
+                pass
+            client.zrem(claims, key)
+        forget = client.register_script(_FORGET_IDLE_CONSUMERS)
+        forget(keys=[stream_key()], args=[GROUP, CONSUMER_IDLE_MS])
 
     @_unavailable_on_redis_error
     def acknowledge(self, batch: Batch, refused: Iterable[bytes] = ()) -> None:

@@ -124,3 +124,20 @@ def test_consumers_holding_nothing_are_forgotten_and_holders_kept(site, monkeypa
     assert "gone" not in names
     assert "holder" in names
     assert ingest.backlog() == 1
+
+
+@pytest.mark.django_db
+def test_beacons_an_earlier_version_queued_in_lists_are_stored(site, monkeypatch):
+    """Queued, or claimed by a worker, before an upgrade: taken into the stream, stored once."""
+    queued, claimed = accepted_beacons(site, 2)
+    client = get_redis()
+    old_claim = queue_redis.redis_key("rum", "claim", "old-worker")
+    client.rpush(queue_redis.redis_key("rum", "events"), queued.payload())
+    client.rpush(old_claim, claimed.payload())
+    client.zadd(queue_redis.redis_key("rum", "claims"), {old_claim: 0})
+    monkeypatch.setattr(queue_redis.redis_queue, "_tidied_at", 0.0)
+
+    assert ingest.drain() == 12
+    assert Event.objects.count() == 12
+    assert ingest.backlog() == 0
+    assert not list(client.scan_iter(queue_redis.redis_key("rum", "*")))
