@@ -301,7 +301,7 @@ def _ingest(database_url: str, work: Path, prefix: str) -> None:
         background(web, env, work / "web.log") as server,
         background(command, env, work / "worker.log"),
     ):
-        wait_for_http(f"{base}/healthz", process=server, log_path=work / "web.log")
+        wait_for_http(f"{base}/healthz", 120, process=server, log_path=work / "web.log")
         floor = run_wrk(f"{base}/bench/floor/", lua)
         ours = run_wrk(f"{base}/api/rum/beacon/", lua)
 
