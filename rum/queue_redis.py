@@ -124,7 +124,7 @@ def _unavailable_on_redis_error(method):
 
 class RedisQueue:
     def __init__(self):
-        self._tidied_at = 0.0  # time.monotonic() of the last forgetting of idle consumers
+        self._tidied_at = 0.0  # time.monotonic() of the last `_tidy`
 
     def put(self, beacon) -> str:
         try:
