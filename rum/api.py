@@ -75,39 +75,10 @@ def _error(status: int, detail, origin: str = "") -> Response:
     return _cors(Response(body, status=status), origin)
 
 
-def _accepted(origin: str, delivery: ingest.Delivery | None = None, **counts) -> HttpResponse:
+def _accepted(origin: str, **counts) -> HttpResponse:
     """202 with the counts, as DRF would render them (without its rendering machinery)."""
     body = json.dumps(counts, separators=(",", ":"))
-    response = AcceptedResponse(body, status=202, content_type="application/json")
-    response.delivery = delivery
-    return _cors(response, origin, True)
-
-
-class AcceptedResponse(HttpResponse):
-    """A 202 whose body leaves only once its events are safe (see `ingest.deliver`).
-
-    The events go to Redis from the view, and Redis's reply is waited for here, as the
-    server sends the body: the response middleware runs in the meantime instead of the
-    worker sleeping through the round trip. Servers close the response too; so does the
-    test client, which never reads it as a server does.
-    """
-
-    delivery: ingest.Delivery | None = None
-
-    def __iter__(self):
-        self.settle()
-        return super().__iter__()
-
-    def close(self):
-        try:
-            self.settle()
-        finally:
-            super().close()
-
-    def settle(self):
-        delivery, self.delivery = self.delivery, None
-        if delivery is not None:
-            delivery.settle()
+    return _cors(HttpResponse(body, status=202, content_type="application/json"), origin, True)
 
 
 def _cors(response, origin: str, allowed: bool | None = None):
@@ -223,8 +194,8 @@ class BeaconView(APIView):
         if client.device == BOT:
             return _accepted(origin, accepted=0, ignored=count)
         scrubbed = beacons.scrub(beacon, request.get_host())
-        accepted = ingest.Accepted(scrubbed, site.id, client, timezone.now())
-        return _accepted(origin, ingest.deliver(accepted), accepted=count)
+        ingest.accept(ingest.Accepted(scrubbed, site.id, client, timezone.now()))
+        return _accepted(origin, accepted=count)
 
     def handle_exception(self, exc):
         """Every answer is JSON with its CORS header, a failure included: never Django's

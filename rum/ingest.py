@@ -1,18 +1,15 @@
-"""Accepted events: queued in Redis and bulk-inserted by a worker, or written directly.
+"""Accepted events: validated beacons become rows, inserted once each.
 
-Nothing accepted is lost:
-- with Redis, each beacon is one list element (JSON: the beacon as `beacon.scrub` left
-  it, with its site, client and arrival time); the worker moves a batch into a claim
-  list (atomically, in Redis), builds the rows and inserts them, then deletes the claim.
-  A worker killed in between leaves the claim behind; the next drain takes over
-  claims older than the lease and inserts them again;
-- every row carries an idempotency key (unique per site), and the insert skips
-  keys already stored, so inserting a batch twice stores it once;
-- when Redis is not configured or not reachable, the request writes directly;
-- when the database is unreachable, beacons wait in Redis: a failing drain hands its
-  claim back at once (no waiting for the lease) and drains pause, doubling the pause
-  up to BACKOFF_MAX_MS, so that an outage costs a few failed attempts, not one per
-  beacon, and the queue is taken within a pause of the database's return.
+A beacon the endpoint accepted goes to the queue (`rum.queue`): with Redis it waits there
+(as `Accepted.payload`) for a worker's drain, without it the request inserts it at once.
+Nothing accepted is lost, nothing is stored twice:
+- a drain acknowledges a batch only once its rows are committed; a worker killed in
+  between leaves the batch to the next drain, after the lease, which inserts it again;
+- every row carries an idempotency key (unique per site), and the insert skips keys
+  already stored, so inserting a batch twice stores it once;
+- a beacon the database refuses, or one this version cannot read, is kept aside;
+- when the database is unreachable, beacons wait in the queue: the failing drain gives
+  its batch back at once and drains pause for a while (see the queue).
 """
 
 from __future__ import annotations
@@ -20,21 +17,19 @@ from __future__ import annotations
 import logging
 import operator
 import time
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
-import redis
 from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from config.redis_client import Sent, get_redis, redis_configured, redis_key, send_commands
 from rum.beacon import scrubbed_rows
 from rum.models import DirtyHour, Event
+from rum.queue import Batch, Queue, QueueUnavailable, queue
 from rum.useragent import Client
 
 log = logging.getLogger(__name__)
@@ -51,56 +46,8 @@ _SITE, _RECEIVED, _DETAIL = (COLUMNS.index(c) for c in ("site_id", "received_at"
 BATCH_BEACONS = 500
 # How long the worker's drain waits for a short batch to fill (see `drain`).
 LINGER_SECONDS = 0.5
-KICK_TTL_MS = 10_000
-BACKOFF_FIRST_MS = 500
-BACKOFF_MAX_MS = 5_000
 # A page view's events may straddle an hour: its CWV verdict looks this far around.
 PAGE_VIEW_SPAN = timedelta(minutes=30)
-
-_CLAIM = """
-local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-if #items == 0 then return items end
-redis.call('LTRIM', KEYS[1], #items, -1)
-redis.call('RPUSH', KEYS[2], unpack(items))
-redis.call('ZADD', KEYS[3], ARGV[2], KEYS[2])
-return items
-"""
-# Take over a claim only if it is still the stale one we saw (two drains may race).
-_TAKE_OVER = """
-local score = redis.call('ZSCORE', KEYS[2], KEYS[1])
-if not score or tonumber(score) > tonumber(ARGV[1]) then return false end
-redis.call('ZADD', KEYS[2], ARGV[2], KEYS[1])
-return redis.call('LRANGE', KEYS[1], 0, -1)
-"""
-
-# Claim lists are named in the claims set, so they cannot all be declared as KEYS.
-_BACKLOG = """
-local waiting = redis.call('LLEN', KEYS[1])
-for _, claim in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  waiting = waiting + redis.call('LLEN', claim)
-end
-return waiting
-"""
-
-
-def queue_key() -> str:
-    return redis_key("rum", "events")
-
-
-def claims_key() -> str:
-    return redis_key("rum", "claims")
-
-
-def kick_key() -> str:
-    return redis_key("rum", "drain-requested")
-
-
-def backoff_key() -> str:
-    return redis_key("rum", "drain-paused")
-
-
-def failures_key() -> str:
-    return redis_key("rum", "drain-failures")
 
 
 @dataclass(frozen=True)
@@ -131,72 +78,8 @@ class Accepted:
 
 
 def accept(beacon: Accepted) -> str:
-    """Take an accepted beacon; answer how: "queued" (Redis) or "stored" (written directly)."""
-    return deliver(beacon).settle()
-
-
-def deliver(beacon: Accepted) -> Delivery:
-    """Start taking an accepted beacon; `settle()` the answer before telling the client.
-
-    The beacon is sent to Redis at once, and its reply read at `settle()`: what the
-    caller does in between (the response middleware, for a request) overlaps the round
-    trip.
-    """
-    delivery = Delivery(beacon)
-    if not redis_configured():
-        delivery.store()
-    else:
-        try:
-            # Push the beacon and ask for a drain unless one is already pending, in one
-            # round trip. A drain clears the flag before it starts: beacons pushed before
-            # the flag is found set are taken by the pending drain, beacons pushed after it
-            # cleared the flag ask for the next one. The flag expires in case its task is
-            # lost; beat drains every few seconds.
-            delivery.sent = send_commands(
-                ("RPUSH", queue_key(), beacon.payload()),
-                ("SET", kick_key(), 1, "NX", "PX", KICK_TTL_MS),
-            )
-        except redis.RedisError as exc:
-            delivery.store(because=exc)
-    return delivery
-
-
-class Delivery:
-    """A beacon sent to Redis, or written directly when Redis does not take it."""
-
-    def __init__(self, beacon: Accepted):
-        self.beacon = beacon
-        self.sent: Sent | None = None
-        self.how: str | None = None  # "queued" or "stored", once settled
-
-    def store(self, because: Exception | None = None) -> None:
-        rows = self.beacon.rows()
-        if because is not None:
-            log.warning("Redis unreachable (%s): writing %d events directly", because, len(rows))
-        insert_rows(rows)
-        self.how = "stored"
-
-    def settle(self) -> str:
-        """Wait until the events are safe; answer "queued" (in Redis) or "stored" (directly)."""
-        if self.how is None:
-            try:
-                _, kicked = self.sent.replies()
-            except redis.RedisError as exc:
-                self.store(because=exc)
-            else:
-                self.how = "queued"
-                if kicked:
-                    _request_drain()
-        return self.how
-
-
-def _request_drain() -> None:
-    from rum.tasks import drain_events
-
-    try:
-        drain_events.delay()
-    except Exception:  # the rows are safe in Redis; beat's drain will take them
-        log.exception("could not send the RUM drain task")
+    """Take an accepted beacon; answer how: "queued" (for a drain) or "stored" (directly)."""
+    return queue().put(beacon)
 
 
 def decode(payload: bytes | str) -> list[Sequence]:
@@ -327,78 +210,35 @@ def lease_seconds() -> float:
 
 
 def drain(max_seconds: float = 50.0, linger: float = 0.0) -> int:
-    """Insert everything queued in Redis (stale claims first); return the events inserted.
+    """Insert everything queued (a dead worker's batches first); return the events inserted.
 
     With `linger`, a short batch is followed by that long a wait for more beacons before
-    the next claim: under steady traffic, fewer and bigger inserts, which cost a third
-    as much per event as a handful of beacons at a time.
+    the next one: under steady traffic, fewer and bigger inserts, which cost a third as
+    much per event as a handful of beacons at a time.
     """
-    if not redis_configured():
-        return 0
+    waiting = queue()
+    deadline = time.monotonic() + max_seconds
+    inserted = 0
     try:
-        client = get_redis()
-        if client.exists(backoff_key()):  # the database failed a moment ago
-            return 0
+        while time.monotonic() < deadline:
+            batch = waiting.take(BATCH_BEACONS)
+            if batch is None:
+                break
+            inserted += _insert_batch(waiting, batch)
+            if len(batch) < BATCH_BEACONS and not batch.stale:
+                time.sleep(max(0.0, min(linger, deadline - time.monotonic())))
+    except _Unreachable as exc:  # the beacons wait in the queue
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()  # the next attempt connects afresh
         try:
-            inserted = _drain(client, max_seconds, linger)
-        except (DataError, IntegrityError):
-            raise
-        except DatabaseError as exc:  # unreachable: the beacons wait in Redis
-            _back_off(client, exc)
-            return 0
-        client.delete(failures_key())
-        return inserted
-    except redis.RedisError as exc:
+            waiting.give_back(exc.batch, exc.__cause__)
+        except QueueUnavailable:  # then it is taken over after the lease
+            log.warning("Redis unreachable: a RUM batch the database failed waits for its lease")
+        return 0
+    except QueueUnavailable as exc:
         # Requests write directly while Redis is away; the next drain takes the rest.
         log.warning("Redis unreachable (%s): RUM drain skipped", exc)
         return 0
-
-
-def _back_off(client: redis.Redis, exc: Exception) -> None:
-    """Pause drains, and beacons' requests for drains, for a while that doubles."""
-    if not connection.in_atomic_block:
-        connection.close_if_unusable_or_obsolete()  # the next attempt connects afresh
-    failures = client.incr(failures_key())
-    pause_ms = min(BACKOFF_FIRST_MS * 2 ** (failures - 1), BACKOFF_MAX_MS)
-    pipe = client.pipeline(transaction=False)
-    pipe.expire(failures_key(), 3600)
-    pipe.set(backoff_key(), 1, px=pause_ms)
-    pipe.set(kick_key(), 1, px=pause_ms)  # beacons ask for the drain once the pause ends
-    pipe.execute()
-    log.warning("database unreachable (%s): RUM drains paused for %d ms", exc, pause_ms)
-
-
-def _drain(client: redis.Redis, max_seconds: float, linger: float) -> int:
-    client.delete(kick_key())
-    inserted = recover_claims(client)
-    deadline = time.monotonic() + max_seconds
-    claim = client.register_script(_CLAIM)
-    while time.monotonic() < deadline:
-        claim_key = redis_key("rum", "claim", uuid.uuid4().hex)
-        payloads = claim(
-            keys=[queue_key(), claim_key, claims_key()], args=[BATCH_BEACONS, time.time()]
-        )
-        if not payloads:
-            break
-        inserted += _insert_claim(client, claim_key, payloads)
-        if len(payloads) < BATCH_BEACONS:
-            time.sleep(max(0.0, min(linger, deadline - time.monotonic())))
-    return inserted
-
-
-def recover_claims(client: redis.Redis) -> int:
-    """Insert the batches of workers that died between claiming and finishing."""
-    stale_before = time.time() - lease_seconds()
-    take_over = client.register_script(_TAKE_OVER)
-    inserted = 0
-    for claim_key in client.zrangebyscore(claims_key(), "-inf", stale_before):
-        claim_key = claim_key.decode()
-        payloads = take_over(keys=[claim_key, claims_key()], args=[stale_before, time.time()])
-        if payloads:
-            log.warning("taking over a stale RUM claim of %d beacons", len(payloads))
-            inserted += _insert_claim(client, claim_key, payloads)
-        elif payloads is not None and not client.exists(claim_key):
-            client.zrem(claims_key(), claim_key)  # an empty leftover
     return inserted
 
 
@@ -406,54 +246,36 @@ def recover_claims(client: redis.Redis) -> int:
 _REFUSED = (DataError, IntegrityError, UnicodeError, ValueError, KeyError, TypeError)
 
 
-def _insert_claim(client: redis.Redis, claim_key: str, payloads: list[bytes]) -> int:
+class _Unreachable(Exception):
+    """The database failed a batch's insert (not refused it)."""
+
+    def __init__(self, batch: Batch):
+        self.batch = batch
+
+
+def _insert_batch(waiting: Queue, batch: Batch) -> int:
+    """Insert a batch and acknowledge it once committed; answer the events inserted."""
+    refused = []
     try:
-        inserted = _insert(_Decoded(payloads))
-    except _REFUSED:
-        # One beacon the database refuses must not block the others: insert them one by
-        # one and keep the refused ones aside (never dropped) for someone to look at.
-        log.exception("a RUM batch was refused; inserting its %d beacons one by one", len(payloads))
-        inserted = _insert_one_by_one(client, payloads)
-    except DatabaseError:
-        # The database is unreachable: the claim is the next drain's at once, not after
-        # the lease (which is for workers that died, not for ones that could not insert).
-        client.zadd(claims_key(), {claim_key: 0})
-        raise
-    pipe = client.pipeline(transaction=True)
-    pipe.delete(claim_key)
-    pipe.zrem(claims_key(), claim_key)
-    pipe.execute()
-    return inserted
-
-
-def queued() -> int:
-    """Beacons waiting in the queue (0 when Redis is unreachable)."""
-    try:
-        return get_redis().llen(queue_key())
-    except redis.RedisError:
-        return 0
-
-
-def dead_key() -> str:
-    return redis_key("rum", "refused")
-
-
-def _insert_one_by_one(client: redis.Redis, payloads: list[bytes]) -> int:
-    inserted = 0
-    for payload in payloads:
         try:
-            inserted += _insert(decode(payload))
+            inserted = _insert(_Decoded(batch.payloads))
         except _REFUSED:
-            log.exception("a RUM beacon refused or unreadable: kept under %s", dead_key())
-            client.rpush(dead_key(), payload)
+            # One beacon the database refuses must not block the others: insert them one
+            # by one and keep the refused ones aside (never dropped) for someone to look at.
+            log.exception("a RUM batch was refused; inserting its %d one by one", len(batch))
+            inserted = 0
+            for payload in batch.payloads:
+                try:
+                    inserted += _insert(decode(payload))
+                except _REFUSED:
+                    log.exception("a RUM beacon refused or unreadable: kept aside")
+                    refused.append(payload)
+    except DatabaseError as exc:
+        raise _Unreachable(batch) from exc
+    waiting.acknowledge(batch, refused)
     return inserted
 
 
 def backlog() -> int:
-    """Beacons waiting in Redis (queued plus claimed), for /metrics and tests.
-
-    Read in one script: read one after the other, a batch claimed between the two
-    reads would be in neither, and an unfinished backlog would read 0.
-    """
-    client = get_redis()
-    return client.register_script(_BACKLOG)(keys=[queue_key(), claims_key()])
+    """Beacons accepted and not yet stored (0 when nothing waits), for tests and the worker."""
+    return queue().backlog() or 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import redis
-
 
 class QueueCollector:
     """Beacons accepted but not yet in the database: a growing number means the worker lags."""
@@ -11,15 +9,11 @@ class QueueCollector:
     def collect(self):
         from prometheus_client.core import GaugeMetricFamily
 
-        from config.redis_client import redis_configured
-        from rum.ingest import backlog
+        from rum.queue import queue
 
-        if not redis_configured():
-            return  # without Redis, beacons are written by the request itself
-        try:
-            waiting = backlog()
-        except redis.RedisError:
-            return
+        waiting = queue().backlog()
+        if waiting is None:
+            return  # nothing waits (beacons written by the request), or Redis is unreachable
         gauge = GaugeMetricFamily(
             "perfmon_rum_queued_beacons",
             "RUM beacons accepted and waiting in Redis for the worker to insert them.",

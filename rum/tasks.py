@@ -9,7 +9,7 @@ def drain_events(self):
     # A worker lets short batches fill; run inline (eager), it must not hold the request.
     linger = 0.0 if self.request.is_eager else ingest.LINGER_SECONDS
     inserted = ingest.drain(linger=linger)
-    if inserted and ingest.queued():
+    if inserted and ingest.backlog():
         drain_events.delay()
     return inserted
 

@@ -261,9 +261,10 @@ def _measure(base: str, redis: RedisServer, database_url: str, work: Path) -> No
         import redis as redis_lib
 
         client = redis_lib.Redis.from_url(redis.url)
-        claims = client.zrange("perfmon:rum:claims", 0, -1, withscores=True)
-        print(f"   queued {client.llen('perfmon:rum:events')}, claims {claims}, "
-              f"keys {sorted(k.decode() for k in client.keys('perfmon:rum:*'))}")  # fmt: skip
+        stream = "perfmon:{rum}:beacons"
+        pending = client.xpending(stream, "drains") if client.exists(stream) else None
+        print(f"   queued {client.xlen(stream)}, pending {pending}, "
+              f"keys {sorted(k.decode() for k in client.keys('perfmon:{rum}:*'))}")  # fmt: skip
         tail = (work / "worker.log").read_text(errors="replace").splitlines()[-25:]
         print("   --- worker.log (last lines)\n   " + "\n   ".join(x[:250] for x in tail))
         for name in ("web.log", "worker.log"):

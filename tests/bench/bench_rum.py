@@ -206,15 +206,11 @@ def recreate_database(url: str) -> None:
 
 
 def _backlog(prefix: str) -> int:
-    """Beacons queued or claimed in Redis (read here: no Django process per poll)."""
+    """Beacons queued in Redis and not yet stored (read here: no Django process per poll)."""
     import redis
 
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
-    # The queue first, then the claims: a batch claimed in between is counted twice, never
-    # missed (the other order could read 0 while a batch is still being inserted).
-    queued = client.llen(f"{prefix}:rum:events")
-    claims = client.zrange(f"{prefix}:rum:claims", 0, -1)
-    return queued + sum(client.llen(k) for k in claims)
+    return client.xlen(f"{prefix}:{{rum}}:beacons")  # acknowledged beacons are deleted
 
 
 def _count_events(url: str) -> int:
@@ -305,7 +301,7 @@ def _ingest(database_url: str, work: Path, prefix: str) -> None:
         background(web, env, work / "web.log") as server,
         background(command, env, work / "worker.log"),
     ):
-        wait_for_http(f"{base}/healthz", process=server, log_path=work / "web.log")
+        wait_for_http(f"{base}/healthz", 120, process=server, log_path=work / "web.log")
         floor = run_wrk(f"{base}/bench/floor/", lua)
         ours = run_wrk(f"{base}/api/rum/beacon/", lua)
 

@@ -7,7 +7,8 @@ import json
 import pytest
 from django.db import connection
 
-from rum import ingest, sites
+from config.redis_client import get_redis
+from rum import ingest, queue_redis, sites
 from rum.models import Event, Site
 from tests.rum.conftest import CHROME_DESKTOP, ORIGIN, beacon
 from tests.support import TcpProxy, wait_until
@@ -67,7 +68,7 @@ def test_beacons_accepted_during_an_outage_land_after_it(database, client, monke
     # The beacons' own drain requests failed once; drains now pause instead of piling up.
     assert ingest.drain() == 0
     assert ingest.drain() == 0
-    assert int(ingest.get_redis().get(ingest.failures_key())) == 1
+    assert int(get_redis().get(queue_redis.failures_key())) == 1
 
     database.start()
     # Within a pause (not the 60 s lease of the claim the failed drain held).

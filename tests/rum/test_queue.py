@@ -15,7 +15,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from config.redis_client import breaker, get_redis
-from rum import ingest
+from rum import ingest, queue_redis
 from rum.beacon import BeaconSerializer, scrub
 from rum.models import Event
 from rum.useragent import classify
@@ -45,7 +45,7 @@ def accepted_beacons(site, n_beacons: int) -> list[ingest.Accepted]:
 
 def enqueue_without_kick(beacons: list[ingest.Accepted]) -> None:
     client = get_redis()
-    client.set(ingest.kick_key(), 1)  # no drain task: the test decides when to drain
+    client.set(queue_redis.kick_key(), 1)  # no drain task: the test decides when to drain
     for accepted in beacons:
         assert ingest.accept(accepted) == "queued"
 
@@ -81,9 +81,7 @@ def test_a_batch_claimed_and_inserted_but_never_released_is_not_stored_twice(sit
     """A worker that died after its commit but before releasing its claim."""
     enqueue_without_kick(accepted_beacons(site, 4))
     client = get_redis()
-    claim = client.register_script(ingest._CLAIM)
-    claim_key = ingest.redis_key("rum", "claim", "dead-worker")
-    payloads = claim(keys=[ingest.queue_key(), claim_key, ingest.claims_key()], args=[2, 0])
+    payloads = read_as("dead-worker", 2)
     ingest.insert_rows([dict(zip(ingest.COLUMNS, row, strict=True))
                         for p in payloads for row in ingest.decode(p)])  # fmt: skip
     assert Event.objects.count() == 12
@@ -93,18 +91,30 @@ def test_a_batch_claimed_and_inserted_but_never_released_is_not_stored_twice(sit
     keys = stored_keys()
     assert len(keys) == len(set(keys)) == 24
     assert ingest.backlog() == 0
-    assert not client.exists(claim_key)
+    assert client.xpending(queue_redis.stream_key(), queue_redis.GROUP)["pending"] == 0
 
 
 @pytest.mark.redis
 @pytest.mark.django_db
 def test_a_fresh_claim_is_left_to_its_worker(site):
     enqueue_without_kick(accepted_beacons(site, 2))
-    claim = get_redis().register_script(ingest._CLAIM)
-    keys = [ingest.queue_key(), ingest.redis_key("rum", "claim", "busy"), ingest.claims_key()]
-    claim(keys=keys, args=[1, 10**10])  # claimed "now" by a live worker
+    read_as("busy", 1)  # read "now" by a live worker
     assert ingest.drain() == 6  # only the unclaimed beacon
     assert ingest.backlog() == 1
+
+
+def read_as(consumer: str, count: int) -> list[bytes]:
+    """Beacons read by a drain of the consumer group, left pending (unacknowledged)."""
+    client = get_redis()
+    stream = queue_redis.stream_key()
+    client.xgroup_create(stream, queue_redis.GROUP, id="0", mkstream=True)
+    [(_, entries)] = client.xreadgroup(queue_redis.GROUP, consumer, {stream: ">"}, count=count)
+    return [fields[queue_redis.FIELD] for _, fields in entries]
+
+
+def add_raw(payload) -> None:
+    """A payload added to the queue as it is (as earlier versions, or a bug, may have)."""
+    get_redis().xadd(queue_redis.stream_key(), {queue_redis.FIELD: payload})
 
 
 def _database_url() -> str:
@@ -210,9 +220,8 @@ def with_columns_reversed(accepted):
 @pytest.mark.parametrize("encode", [as_queued, as_objects, as_columns, with_columns_reversed])
 def test_a_queued_beacon_is_stored_as_sent_whichever_way_it_was_written(site, encode):
     [accepted] = accepted_beacons(site, 1)
-    client = get_redis()
-    client.set(ingest.kick_key(), 1)
-    client.rpush(ingest.queue_key(), encode(accepted))
+    get_redis().set(queue_redis.kick_key(), 1)
+    add_raw(encode(accepted))
     assert ingest.drain() == 6
     stored = {e["event_key"]: e for e in Event.objects.values(*ingest.COLUMNS)}
     for row in accepted.rows():
@@ -226,12 +235,12 @@ def test_a_queued_beacon_is_stored_as_sent_whichever_way_it_was_written(site, en
 def test_a_queued_beacon_that_cannot_be_read_is_kept_aside_and_blocks_nothing(site):
     first, later = accepted_beacons(site, 2)
     enqueue_without_kick([first])
-    get_redis().rpush(ingest.queue_key(), b'{"beacon": {"events": "not a list"}}')
+    add_raw(b'{"beacon": {"events": "not a list"}}')
     enqueue_without_kick([later])
     assert ingest.drain() == 12
     assert Event.objects.count() == 12
     assert ingest.backlog() == 0
-    assert get_redis().llen(ingest.dead_key()) == 1
+    assert get_redis().llen(queue_redis.dead_key()) == 1
 
 
 @pytest.mark.redis
@@ -283,7 +292,7 @@ def test_a_beacon_the_database_refuses_does_not_block_the_others(site):
     assert ingest.drain() == 12
     assert Event.objects.count() == 12
     assert ingest.backlog() == 0
-    assert get_redis().llen(ingest.dead_key()) == 1  # kept aside, not dropped
+    assert get_redis().llen(queue_redis.dead_key()) == 1  # kept aside, not dropped
 
 
 @pytest.mark.redis
@@ -318,13 +327,13 @@ def test_beacons_of_a_site_deleted_while_they_wait_are_kept_aside_not_stored(sit
     assert ingest.drain() == 0
     assert Event.objects.count() == 0
     assert ingest.backlog() == 0
-    assert get_redis().llen(ingest.dead_key()) == 1
+    assert get_redis().llen(queue_redis.dead_key()) == 1
 
 
 @pytest.mark.redis
 @pytest.mark.django_db
 def test_nothing_private_waits_in_redis(client, site):
-    get_redis().set(ingest.kick_key(), 1)  # no drain yet: look at what is queued
+    get_redis().set(queue_redis.kick_key(), 1)  # no drain yet: look at what is queued
     events = [
         {"id": "p1", "type": "pageview", "title": "Order",
          "referrer": "https://mail.example.org/inbox/bob@example.com?token=REFSECRET"},
@@ -340,7 +349,8 @@ def test_nothing_private_waits_in_redis(client, site):
         HTTP_ORIGIN=ORIGIN, HTTP_USER_AGENT=CHROME_DESKTOP,
     )  # fmt: skip
     assert response.status_code == 202
-    [queued] = get_redis().lrange(ingest.queue_key(), 0, -1)
+    [(_, fields)] = get_redis().xrange(queue_redis.stream_key())
+    queued = fields[queue_redis.FIELD]
     for private in (b"SECRET", b"12345", b"98765", b"alice", b"bob", b"inbox", b"#", b"Win64"):
         assert private not in queued
     assert ingest.drain() == 4
