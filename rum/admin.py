@@ -109,8 +109,9 @@ class EventAdmin(admin.ModelAdmin):
     list_display = ("received_at", "site", "kind", "name", "value", "rating", "page", "device")
     # A date filter, not date_hierarchy: that lists the years present, over every row.
     list_filter = ("received_at", "kind", VitalFilter, DeviceFilter, RatingFilter, "site")
-    # An exact session id: its index answers; a substring would read every row.
-    search_fields = ("=session_id",)
+    # An exact session id (see get_search_results): its index answers; a substring, or
+    # "=session_id" (a case-insensitive match), would read every row.
+    search_fields = ("session_id",)
     search_help_text = "An exact session id: to find a visitor's events (GDPR requests)."
     actions = ["forget_sessions"]
     list_per_page = 50
@@ -121,6 +122,10 @@ class EventAdmin(admin.ModelAdmin):
     # sort millions of rows by.
     ordering = ("-id",)
     sortable_by = ()
+
+    def get_search_results(self, request, queryset, search_term):
+        session = search_term.strip()
+        return (queryset.filter(session_id=session) if session else queryset), False
 
     def has_add_permission(self, request):
         return False

@@ -87,3 +87,13 @@ def test_past_its_bound_the_event_list_says_an_estimate(admin_client, client, si
     else:
         assert response.context["cl"].result_count == 6
     assert len(response.context["cl"].result_list) == 6
+
+
+def test_the_event_list_finds_a_sessions_events_by_its_exact_id(admin_client, client, site):
+    post(client, beacon(session="visitor-1"))
+    post(client, beacon(session="visitor-2"))
+    response = admin_client.get("/admin/rum/event/?q=visitor-1")
+    found = response.context["cl"].result_list
+    assert {event.session_id for event in found} == {"visitor-1"}
+    assert len(found) == Event.objects.filter(session_id="visitor-1").count() == 6
+    assert admin_client.get("/admin/rum/event/?q=visitor").context["cl"].result_count == 0

@@ -42,6 +42,18 @@ def test_reinserting_a_batch_stores_nothing_twice(site):
     assert len(keys) == len(set(keys)) == 6
 
 
+def test_a_beacon_sent_again_is_stored_once_even_within_one_batch(site):
+    (first,) = accepted_beacons(site, 1)
+    again = ingest.Accepted(
+        first.beacon, site.id, first.client, first.received_at + timedelta(seconds=3)
+    )
+    ingest.insert_rows(first.rows() + again.rows())  # both in the queue, drained together
+    ingest.insert_rows(again.rows())
+    stored = list(Event.objects.values_list("event_key", "received_at"))
+    assert len(stored) == 6
+    assert {moment for _, moment in stored} == {first.received_at}
+
+
 @pytest.mark.parametrize(
     "moment", [datetime(2101, 3, 4, 5, tzinfo=UTC), datetime(2001, 2, 3, tzinfo=UTC)]
 )
