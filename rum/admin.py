@@ -49,8 +49,7 @@ class ChoicesFilter(admin.SimpleListFilter):
 
 class DeviceFilter(ChoicesFilter):
     title = parameter_name = "device"
-    values = (useragent.DESKTOP, useragent.MOBILE, useragent.TABLET, useragent.BOT,
-               useragent.OTHER)  # fmt: skip
+    values = (useragent.DESKTOP, useragent.MOBILE, useragent.TABLET, useragent.BOT, useragent.OTHER)
 
 
 class RatingFilter(ChoicesFilter):

@@ -31,15 +31,17 @@ def purge(now: datetime | None = None) -> dict[str, int]:
 
 
 def purge_events(now: datetime) -> dict[str, int]:
-    retention = dict(Site.objects.values_list("id", "retention_days"))
+    """Drop the days past every site's retention, then delete what else is past a site's."""
+    days_kept = dict(Site.objects.values_list("id", "retention_days"))
+    default = timedelta(days=settings.RETENTION_RUM_EVENTS_DAYS)
     cutoffs = {
-        site_id: now - timedelta(days=days or settings.RETENTION_RUM_EVENTS_DAYS)
-        for site_id, days in retention.items()
+        site_id: now - (timedelta(days=days) if days else default)
+        for site_id, days in days_kept.items()
     }
     dropped = 0
     if partitions.partitioned():
         # Every site keeps what is past the earliest cutoff: days before it go whole.
-        earliest = min(cutoffs.values(), default=now - _default_retention())
+        earliest = min(cutoffs.values(), default=now - default)
         first_kept = earliest.astimezone(UTC).date()
         for day in partitions.days():
             if day < first_kept:
@@ -51,10 +53,6 @@ def purge_events(now: datetime) -> dict[str, int]:
         cutoffs = {site_id: kept_from if c == earliest else c for site_id, c in cutoffs.items()}
     deleted = sum(_delete_before(site_id, cutoff) for site_id, cutoff in cutoffs.items())
     return {"event partitions dropped": dropped, "raw events deleted": deleted}
-
-
-def _default_retention() -> timedelta:
-    return timedelta(days=settings.RETENTION_RUM_EVENTS_DAYS)
 
 
 def _delete_before(site_id: int, cutoff: datetime) -> int:
