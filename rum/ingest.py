@@ -5,8 +5,10 @@ A beacon the endpoint accepted goes to the queue (`rum.queue`): with Redis it wa
 Nothing accepted is lost, nothing is stored twice:
 - a drain acknowledges a batch only once its rows are committed; a worker killed in
   between leaves the batch to the next drain, after the lease, which inserts it again;
-- every row carries an idempotency key (unique per site), and the insert skips keys
-  already stored, so inserting a batch twice stores it once;
+- every row carries an idempotency key (unique per site and arrival time, which a
+  beacon keeps however often it is inserted), and the insert skips keys already
+  stored, so inserting a batch twice stores it once; a beacon the browser sends
+  again (a later arrival) is stored once if it comes within RESEND_WINDOW;
 - a beacon the database refuses, or one this version cannot read, is kept aside;
 - when the database is unreachable, beacons wait in the queue: the failing drain gives
   its batch back at once and drains pause for a while (see the queue).
@@ -42,12 +44,17 @@ COLUMNS = (
 )  # fmt: skip
 _values = operator.itemgetter(*COLUMNS)
 _COLUMN_LIST = ", ".join(COLUMNS)
-_SITE, _RECEIVED, _DETAIL = (COLUMNS.index(c) for c in ("site_id", "received_at", "detail"))
+_SITE, _KEY, _RECEIVED, _DETAIL = (
+    COLUMNS.index(c) for c in ("site_id", "event_key", "received_at", "detail")
+)
 BATCH_BEACONS = 500
 # How long the worker's drain waits for a short batch to fill (see `drain`).
 LINGER_SECONDS = 0.5
 # A page view's events may straddle an hour: its CWV verdict looks this far around.
 PAGE_VIEW_SPAN = timedelta(minutes=30)
+# A beacon the browser sends again arrives later: its events are stored once if it comes
+# within this long (the idempotency key holds the arrival time, see rum.models.Event).
+RESEND_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -112,10 +119,29 @@ def _insert(rows: Iterable[Sequence]) -> int:
             count, moments = _copy_rows(rows)
         else:
             events = [Event(**_model_fields(dict(zip(COLUMNS, row, strict=True)))) for row in rows]
-            Event.objects.bulk_create(events, ignore_conflicts=True, batch_size=500)
+            Event.objects.bulk_create(_not_stored(events), ignore_conflicts=True, batch_size=500)
             count, moments = len(events), {(e.site_id, e.received_at) for e in events}
         mark_dirty(moments)
     return count
+
+
+def _not_stored(events: list[Event]) -> list[Event]:
+    """The events whose key is not stored within RESEND_WINDOW, each key once."""
+    if not events:
+        return events
+    moments = [event.received_at for event in events]
+    stored = set(
+        Event.objects.filter(
+            site_id__in={event.site_id for event in events},
+            event_key__in={event.event_key for event in events},
+            received_at__gte=min(moments) - RESEND_WINDOW,
+            received_at__lte=max(moments) + RESEND_WINDOW,
+        ).values_list("site_id", "event_key")
+    )
+    fresh = {}
+    for event in sorted(events, key=lambda event: event.received_at):
+        fresh.setdefault((event.site_id, event.event_key), event)
+    return [event for key, event in fresh.items() if key not in stored]
 
 
 class _Decoded:
@@ -143,30 +169,79 @@ def _model_fields(row: dict) -> dict:
 def _copy_rows(rows: Iterable[Sequence]) -> tuple[int, set]:
     """COPY straight into rum_event; a batch partly stored already goes through a temp table.
 
-    Only a batch taken over from a dead worker can hold stored keys, so the common case
-    pays for one COPY; the other skips the stored rows with ON CONFLICT DO NOTHING.
+    Only a batch taken over from a dead worker (same arrival times: the COPY is refused)
+    or a beacon the browser sent again (a later arrival: the check after the COPY finds
+    a key twice) can hold stored keys, so the common case pays for one COPY and an
+    index lookup per beacon; the other skips the stored rows.
     """
     try:
         with transaction.atomic():  # a savepoint: a refused COPY leaves the rest intact
-            return _copy_into("rum_event", rows)
-    except IntegrityError:
+            keys: set[tuple[int, str]] = set()
+            copied = _copy_into("rum_event", rows, keys)
+            if _stored_twice(keys, copied[1]):
+                raise _Resent
+            return copied
+    except (IntegrityError, _Resent):
         with connection.cursor() as cursor:
             cursor.execute(
                 f"CREATE TEMP TABLE rum_event_load ON COMMIT DROP AS "  # noqa: S608 (fixed names)
                 f"SELECT {_COLUMN_LIST} FROM rum_event WITH NO DATA"
             )
             copied = _copy_into("rum_event_load", rows)
+            # Once per key: not if stored with an arrival time within RESEND_WINDOW, nor
+            # twice from this batch (the earliest arrival stays).
             cursor.execute(
-                f"INSERT INTO rum_event ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} "  # noqa: S608
-                "FROM rum_event_load ON CONFLICT (site_id, event_key) DO NOTHING"
+                f"INSERT INTO rum_event ({_COLUMN_LIST}) "  # noqa: S608
+                f"SELECT DISTINCT ON (site_id, event_key) {_COLUMN_LIST} FROM rum_event_load l "
+                "WHERE NOT EXISTS (SELECT 1 FROM rum_event e WHERE e.site_id = l.site_id "
+                "AND e.event_key = l.event_key AND e.received_at >= l.received_at - %s "
+                "AND e.received_at <= l.received_at + %s) "
+                "ORDER BY site_id, event_key, received_at "
+                "ON CONFLICT (site_id, event_key, received_at) DO NOTHING",
+                [RESEND_WINDOW, RESEND_WINDOW],
             )
             # Dropped now too, in case the caller's transaction goes on (nested atomic blocks).
             cursor.execute("DROP TABLE rum_event_load")
     return copied
 
 
-def _copy_into(table: str, rows: Iterable[Sequence]) -> tuple[int, set]:
-    """COPY the rows; answer how many, and their (site, received_at) pairs."""
+class _Resent(Exception):
+    """A batch holds events stored already under another arrival time."""
+
+
+def _stored_twice(keys: set[tuple[int, str]], moments: set) -> bool:
+    """Whether some of the keys are stored twice within RESEND_WINDOW of the moments.
+
+    One index lookup per key: a nested loop, which the planner does not choose by itself.
+    """
+    if not keys:
+        return False
+    instants = [parse_datetime(m) if isinstance(m, str) else m for _, m in moments]
+    sites, event_keys = zip(*keys, strict=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM unnest(%s::bigint[], %s::text[]) AS k(site_id, event_key) "
+            "CROSS JOIN LATERAL (SELECT count(*) AS found FROM (SELECT FROM rum_event e "
+            "WHERE e.site_id = k.site_id AND e.event_key = k.event_key "
+            "AND e.received_at >= %s AND e.received_at <= %s LIMIT 2) AS two) AS c "
+            "WHERE c.found > 1 LIMIT 1",
+            [
+                list(sites),
+                list(event_keys),
+                min(instants) - RESEND_WINDOW,
+                max(instants) + RESEND_WINDOW,
+            ],
+        )
+        return cursor.fetchone() is not None
+
+
+def _copy_into(table: str, rows: Iterable[Sequence], keys: set | None = None) -> tuple[int, set]:
+    """COPY the rows; answer how many, and their (site, received_at) pairs.
+
+    With `keys`, the (site, event_key) of each beacon's first row is added to it (a
+    beacon's rows share their site and arrival time, and the browser sends a beacon
+    again whole: one of its keys tells whether it is stored already).
+    """
     count, moments = 0, set()
     # Django does not wrap COPY's errors: this makes them django.db errors like the rest.
     with (
@@ -178,7 +253,10 @@ def _copy_into(table: str, rows: Iterable[Sequence]) -> tuple[int, set]:
             values = list(row)
             values[_DETAIL] = orjson.dumps(values[_DETAIL]).decode()
             copy.write_row(values)
-            moments.add((row[_SITE], row[_RECEIVED]))
+            moment = (row[_SITE], row[_RECEIVED])
+            if keys is not None and moment not in moments:
+                keys.add((row[_SITE], row[_KEY]))
+            moments.add(moment)
             count += 1
     return count, moments
 

@@ -80,8 +80,13 @@ class Event(models.Model):
     """One thing a browser reported: a page view, a vital, a JS error or a custom event.
 
     No raw IP and no query string are stored; `page` is the normalised path
-    (`/orders/:id`). `(site, event_key)` is unique: the idempotency key that
-    makes re-inserting a batch harmless.
+    (`/orders/:id`). `(site, event_key, received_at)` is unique: the idempotency key
+    that makes re-inserting a batch harmless (a batch keeps the arrival time the
+    endpoint gave it, however often it is inserted).
+
+    On PostgreSQL the table is partitioned by day of `received_at` (see
+    rum/partitions.py): the primary key there is (id, received_at), the unique key
+    has to include received_at, and `rum_event_received` is a BRIN index.
     """
 
     PAGEVIEW, VITAL, ERROR, CUSTOM = "pageview", "vital", "error", "custom"
@@ -120,7 +125,9 @@ class Event(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["site", "event_key"], name="rum_event_idempotency")
+            models.UniqueConstraint(
+                fields=["site", "event_key", "received_at"], name="rum_event_idempotency"
+            )
         ]
         indexes = [
             models.Index(fields=["received_at"], name="rum_event_received"),

@@ -1,4 +1,4 @@
-"""Hourly rollups rebuilt from raw events, and the purge of what is past retention.
+"""Hourly rollups rebuilt from raw events, and the purge of old rollups.
 
 An hour is rebuilt whole (delete, then insert, in one transaction) whenever an
 insert marked it dirty, so rebuilding is idempotent and resumable: a run that
@@ -134,22 +134,13 @@ def rebuild_hour(site_id: int, hour: datetime) -> int:
     return len(figures)
 
 
-def purge_expired(batch: int = 10_000) -> int:
-    """Delete raw events past each site's retention, and rollups past theirs."""
-    now = timezone.now()
-    deleted = 0
+def purge_expired(now: datetime) -> dict[str, int]:
+    """Delete rollups past their retention, and marks of hours whose events are gone.
+
+    Raw events' retention is rum/retention.py's, which calls this.
+    """
     for site in Site.objects.all():
         cutoff = now - timedelta(days=site.retention)
-        while True:
-            ids = list(
-                Event.objects.filter(site=site, received_at__lt=cutoff).values_list(
-                    "id", flat=True
-                )[:batch]
-            )
-            if not ids:
-                break
-            deleted += Event.objects.filter(id__in=ids).delete()[0]
         DirtyHour.objects.filter(site=site, hour__lt=cutoff - HOUR).delete()
     rollup_cutoff = now - timedelta(days=settings.RETENTION_HOURLY_ROLLUPS_DAYS)
-    Rollup.objects.filter(hour__lt=rollup_cutoff).delete()
-    return deleted
+    return {"rollups": Rollup.objects.filter(hour__lt=rollup_cutoff).delete()[0]}

@@ -22,6 +22,14 @@ def jobs() -> list[Job]:
             task="rum.purge",
             every_seconds=3600,
             expires_seconds=3600,
-            description="Deletes raw RUM events past each site's retention.",
+            description="Deletes raw RUM events past each site's retention, and old rollups.",
+        ),
+        Job(
+            name="RUM: event partitions",
+            task="rum.partitions",
+            every_seconds=3600,
+            expires_seconds=3600,
+            description="Creates the partitions of raw RUM events for the coming days "
+            "(PostgreSQL), and moves events out of the default partition.",
         ),
     ]

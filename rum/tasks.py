@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from rum import ingest, rollups
+from rum import ingest, partitions, retention, rollups
 
 
 @shared_task(name="rum.drain_events", ignore_result=True, bind=True)
@@ -22,5 +22,11 @@ def rollup():
 
 @shared_task(name="rum.purge", ignore_result=True)
 def purge():
-    """Delete raw events past their site's retention."""
-    return rollups.purge_expired()
+    """Delete raw events past their site's retention, and old rollups."""
+    return retention.purge()
+
+
+@shared_task(name="rum.partitions", ignore_result=True)
+def create_partitions():
+    """Create the coming days' partitions of raw events (PostgreSQL)."""
+    return [day.isoformat() for day in partitions.ensure()]

@@ -1,6 +1,9 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from rum import rollups
+from rum.admin import EstimatedCountPaginator
 from rum.models import Event, Rollup, Site
 from tests.rum.conftest import beacon, post
 
@@ -49,3 +52,48 @@ def test_the_events_filters_list_no_name_a_client_made_up(admin_client, client, 
     filtered = admin_client.get("/admin/rum/event/?vital=LCP")
     assert filtered.status_code == 200
     assert filtered.context["cl"].result_count == 0
+
+
+def test_the_event_list_counts_no_further_than_its_bound_and_scans_nothing(
+    admin_client, client, site
+):
+    for _ in range(3):
+        post(client, beacon())
+    newest = Event.objects.latest("id")
+    with CaptureQueriesContext(connection) as captured:
+        filtered = admin_client.get("/admin/rum/event/?device=desktop&rating=good")
+        response = admin_client.get("/admin/rum/event/")
+    assert filtered.context["cl"].result_count == Event.objects.filter(rating="good").count() > 0
+    assert response.context["cl"].result_count == 18
+    assert response.context["cl"].result_list[0].pk == newest.pk
+
+    on_events = [q["sql"].upper() for q in captured if '"RUM_EVENT"' in q["sql"].upper()]
+    assert on_events
+    for sql in on_events:
+        assert "DISTINCT" not in sql
+        if "COUNT(" in sql:
+            assert "LIMIT 10001" in sql
+
+
+def test_past_its_bound_the_event_list_says_an_estimate(admin_client, client, site, monkeypatch):
+    monkeypatch.setattr(EstimatedCountPaginator, "EXACT_UP_TO", 4)
+    post(client, beacon())
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.get("/admin/rum/event/")
+    counts = [q["sql"] for q in captured if "COUNT(" in q["sql"].upper()]
+    if connection.vendor == "postgresql":
+        assert response.context["cl"].result_count >= 5
+        assert all("LIMIT 5" in sql for sql in counts if "rum_event" in sql)
+    else:
+        assert response.context["cl"].result_count == 6
+    assert len(response.context["cl"].result_list) == 6
+
+
+def test_the_event_list_finds_a_sessions_events_by_its_exact_id(admin_client, client, site):
+    post(client, beacon(session="visitor-1"))
+    post(client, beacon(session="visitor-2"))
+    response = admin_client.get("/admin/rum/event/?q=visitor-1")
+    found = response.context["cl"].result_list
+    assert {event.session_id for event in found} == {"visitor-1"}
+    assert len(found) == Event.objects.filter(session_id="visitor-1").count() == 6
+    assert admin_client.get("/admin/rum/event/?q=visitor").context["cl"].result_count == 0

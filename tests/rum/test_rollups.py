@@ -1,11 +1,8 @@
-"""Hourly rollups: rebuilt from raw events, idempotent, per page view; retention purge."""
-
-from datetime import timedelta
+"""Hourly rollups: rebuilt from raw events, idempotent, per page view."""
 
 import pytest
-from django.utils import timezone
 
-from rum import ingest, rollups
+from rum import rollups
 from rum.models import DirtyHour, Event, Rollup
 from rum.privacy import forget_sessions
 from tests.rum.conftest import SAFARI_IPHONE, beacon, post, vital
@@ -87,21 +84,6 @@ def test_forgetting_a_session_deletes_its_events_and_rollups(client, site):
     assert not Event.objects.filter(session_id="visitor2").exists()
     assert rollup("PV").count == 1
     assert rollup("LCP").poor == 0
-
-
-def test_events_past_the_sites_retention_are_purged(client, site):
-    site.retention_days = 7
-    site.save()
-    post(client, view(1000.0))
-    old = timezone.now() - timedelta(days=8)
-    ingest.insert_rows(
-        [{**row, "event_key": f"old{n}", "received_at": old.isoformat()}
-         for n, row in enumerate(Event.objects.values(*ingest.COLUMNS))]
-    )  # fmt: skip
-    assert Event.objects.count() == 10
-    assert rollups.purge_expired() == 5
-    assert Event.objects.count() == 5
-    assert not Event.objects.filter(received_at__lt=timezone.now() - timedelta(days=7)).exists()
 
 
 def test_pages_past_the_hours_limit_share_one_other_pages_row(client, site, settings):
