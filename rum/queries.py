@@ -85,8 +85,8 @@ def pages(rows: list[dict]) -> list[dict]:
         views, assessed, passed = passing(mine)
         entry = {"site_id": site_id, "page": page, "page_views": views}
         for name in vitals.NAMES:
-            found = sketch.merge_encoded(r["histogram"] for r in mine if r["metric"] == name)
-            entry[name] = sketch.percentile(found, 0.75)
+            histogram = sketch.merge_encoded(r["histogram"] for r in mine if r["metric"] == name)
+            entry[name] = sketch.percentile(histogram, 0.75)
         entry["good_share"] = share(passed, assessed)
         found.append(entry)
     found.sort(key=lambda e: (-e["page_views"], e["page"]))
