@@ -166,16 +166,15 @@ def ttfb_split(f: Filters) -> dict | None:
     )
     if not pairs:
         return None
-    import pandas as pd
-
-    frame = pd.DataFrame(pairs, columns=["ttfb", "server"])
-    frame["server"] = frame[["server", "ttfb"]].min(axis=1)  # server time is within TTFB
-    frame["network"] = frame["ttfb"] - frame["server"]
+    ttfb = [value for value, _ in pairs]
+    server = [min(server, value) for value, server in pairs]  # server time is within TTFB
+    network = [t - s for t, s in zip(ttfb, server, strict=True)]
     return {
-        "count": len(frame),
-        "ttfb": float(frame["ttfb"].median()),
-        "server": float(frame["server"].median()),
-        "network": float(frame["network"].median()),
+        "count": len(pairs),
+        **{
+            name: sketch.percentile(sketch.build(values), 0.5)
+            for name, values in (("ttfb", ttfb), ("server", server), ("network", network))
+        },
     }
 
 
