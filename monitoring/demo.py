@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 import numpy as np
 from django.db import transaction
 
+from lib.sketch import INV_LOG_GAMMA
 from monitoring import fold, storage
-from monitoring.histogram import INV_LOG_GAMMA
 from monitoring.models import MINUTE, QueryFingerprint, Rollup, SystemSample
 from monitoring.recorder import QUERY, REQUEST, TASK, TIMER, Series
 from monitoring.sql import fingerprint

@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from django.db import transaction
 
 from config.redis_client import FAULTS, get_redis, redis_configured
-from monitoring import histogram, storage
+from lib import sketch
+from monitoring import storage
 from monitoring.models import ALL, DAY, HOUR, MINUTE, FoldBatch, QueryFingerprint, Rollup
 from monitoring.recorder import REQUEST, Series
 
@@ -173,10 +174,8 @@ def merge_into_row(row, value: Series) -> None:
     row.db_max_ms = max(row.db_max_ms, value.db_max_ms)
     row.queries += value.queries
     row.n_plus_one += value.n_plus_one
-    row.buckets = histogram.encode(histogram.add(histogram.decode(row.buckets), value.buckets))
-    row.db_buckets = histogram.encode(
-        histogram.add(histogram.decode(row.db_buckets), value.db_buckets)
-    )
+    row.buckets = sketch.encode(sketch.add(sketch.decode(row.buckets), value.buckets))
+    row.db_buckets = sketch.encode(sketch.add(sketch.decode(row.db_buckets), value.db_buckets))
 
 
 def _dt(epoch: int) -> datetime:

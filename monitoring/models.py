@@ -16,7 +16,7 @@ class Rollup(models.Model):
     timer, a Celery task or a normalised SQL fingerprint. The fold writes the
     minute, its hour and its day in one transaction, so any window is read from
     a handful of rows per series. Percentiles come from summing `buckets`
-    (see monitoring.histogram).
+    (see lib.sketch).
     """
 
     resolution = models.PositiveIntegerField(choices=RESOLUTIONS)

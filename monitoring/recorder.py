@@ -24,7 +24,9 @@ from contextvars import ContextVar
 
 from django.conf import settings
 
-from monitoring.histogram import INV_LOG_GAMMA, MIN_INDEX, MIN_VALUE_MS
+from lib.sketch import INV_LOG_GAMMA
+from lib.sketch import MIN_VALUE as MIN_VALUE_MS
+from lib.sketch import ZERO_INDEX as MIN_INDEX
 
 log = logging.getLogger(__name__)
 

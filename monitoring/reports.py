@@ -13,7 +13,8 @@ import pandas as pd
 from django.db.models import Avg, Count, Max
 from django.db.models.functions import TruncDay, TruncHour, TruncMinute
 
-from monitoring import histogram, rollups, stats
+from lib import sketch
+from monitoring import rollups, stats
 from monitoring.models import QueryFingerprint, RequestSample, SystemSample
 from monitoring.recorder import QUERY, QUEUE, REQUEST, TASK, TIMER, Series
 
@@ -61,7 +62,7 @@ def timeline(
         value = stats.combine(series.values())
         if not value.count:
             continue
-        p50, p95, p99 = histogram.percentiles(value.buckets, (0.5, 0.95, 0.99))
+        p50, p95, p99 = sketch.percentiles(value.buckets, (0.5, 0.95, 0.99))
         rows.append(
             {
                 "time": datetime.fromtimestamp(moment, UTC),
@@ -72,7 +73,7 @@ def timeline(
                 "p99": p99,
                 "error_rate": 100.0 * value.errors / value.count,
                 "db_avg": value.db_ms / value.count,
-                "db_p95": histogram.percentile(value.db_buckets, 0.95),
+                "db_p95": sketch.percentile(value.db_buckets, 0.95),
             }
         )
     columns = ["time", "requests", "throughput", "p50", "p95", "p99", "error_rate"]
@@ -119,9 +120,9 @@ def status_breakdown(start, end, route: str, method: str | None = None) -> list[
 def route_histogram(start, end, route: str, method: str | None = None) -> pd.DataFrame:
     """Latency distribution of a route: representative value (ms) and count per bucket."""
     found = rollups.load({REQUEST}, start, end, name=route, method=method)
-    merged = histogram.merge(v.buckets for v in found.values())
+    merged = sketch.merge(v.buckets for v in found.values())
     rows = [
-        {"ms": histogram.bucket_value(index), "count": count}
+        {"ms": sketch.bucket_value(index), "count": count}
         for index, count in sorted(merged.items())
     ]
     return pd.DataFrame(rows, columns=["ms", "count"])
@@ -146,7 +147,7 @@ def statements(start: datetime, end: datetime, limit: int = 25) -> list[dict]:
                 "calls": value.count,
                 "total_ms": value.sum_ms,
                 "avg_ms": value.sum_ms / value.count if value.count else None,
-                "p95_ms": histogram.percentile(value.buckets, 0.95),
+                "p95_ms": sketch.percentile(value.buckets, 0.95),
                 "max_ms": value.max_ms,
             }
         )
@@ -162,8 +163,8 @@ def statement_summary(start, end, fingerprint: str) -> dict | None:
         "calls": value.count,
         "total_ms": value.sum_ms,
         "avg_ms": value.sum_ms / value.count,
-        "p50_ms": histogram.percentile(value.buckets, 0.5),
-        "p95_ms": histogram.percentile(value.buckets, 0.95),
+        "p50_ms": sketch.percentile(value.buckets, 0.5),
+        "p95_ms": sketch.percentile(value.buckets, 0.95),
         "max_ms": value.max_ms,
     }
 
@@ -181,7 +182,7 @@ def statement_timeline(time_range, fingerprint: str) -> pd.DataFrame:
                     "time": datetime.fromtimestamp(moment, UTC),
                     "calls": value.count,
                     "total_ms": value.sum_ms,
-                    "p95": histogram.percentile(value.buckets, 0.95),
+                    "p95": sketch.percentile(value.buckets, 0.95),
                 }
             )
     return pd.DataFrame(rows, columns=["time", "calls", "total_ms", "p95"])

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db.models import FloatField, Func, Q
 
-from monitoring import histogram, storage
+from lib import sketch
+from monitoring import storage
 from monitoring.models import ALL, DAY, HOUR, MINUTE, Rollup
 from monitoring.recorder import REQUEST, Series
 
@@ -146,21 +147,21 @@ class _Sums:
             target.db_max_ms = row[10]
         target.queries += row[11]
         target.n_plus_one += row[12]
-        self.buckets.append(histogram.stored(row[13]))
+        self.buckets.append(sketch.stored(row[13]))
         if len(row) > 14:
-            self.db_buckets.append(histogram.stored(row[14]))
+            self.db_buckets.append(sketch.stored(row[14]))
 
     def add_series(self, value: Series) -> None:
         scalars = Series()
         scalars.merge(value)
         scalars.buckets, scalars.db_buckets = {}, {}
         self.series.merge(scalars)
-        self.buckets.append(histogram.as_stored(value.buckets))
-        self.db_buckets.append(histogram.as_stored(value.db_buckets))
+        self.buckets.append(sketch.as_stored(value.buckets))
+        self.db_buckets.append(sketch.as_stored(value.db_buckets))
 
     def result(self) -> Series:
-        self.series.buckets = histogram.sum_stored(self.buckets)
-        self.series.db_buckets = histogram.sum_stored(self.db_buckets)
+        self.series.buckets = sketch.sum_stored(self.buckets)
+        self.series.db_buckets = sketch.sum_stored(self.db_buckets)
         return self.series
 
 

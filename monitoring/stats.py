@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitoring.histogram import percentiles
+from lib.sketch import percentiles
 from monitoring.recorder import Series
 
 

@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from django.db import transaction
 
 from config.redis_client import FAULTS, get_redis, redis_configured, redis_key, redis_skipped
-from monitoring import histogram
-from monitoring.histogram import bucket_value
+from lib import sketch
+from lib.sketch import bucket_value
 from monitoring.recorder import OTHER_STATEMENT, QUERY, Series
 from monitoring.sql import fingerprint
 
@@ -338,8 +338,8 @@ def series_values(value: Series) -> dict:
         "db_max_ms": value.db_max_ms,
         "queries": value.queries,
         "n_plus_one": value.n_plus_one,
-        "buckets": histogram.encode(value.buckets),
-        "db_buckets": histogram.encode(value.db_buckets),
+        "buckets": sketch.encode(value.buckets),
+        "db_buckets": sketch.encode(value.db_buckets),
     }
 
 
@@ -464,8 +464,8 @@ def series_from_row(row) -> Series:
     value.sum_ms, value.max_ms = row.sum_ms, row.max_ms
     value.db_ms, value.db_max_ms = row.db_ms, row.db_max_ms
     value.queries, value.n_plus_one = row.queries, row.n_plus_one
-    value.buckets = histogram.decode(row.buckets)
-    value.db_buckets = histogram.decode(row.db_buckets)
+    value.buckets = sketch.decode(row.buckets)
+    value.db_buckets = sketch.decode(row.db_buckets)
     return value
 
 

@@ -12,7 +12,6 @@ slice maximum, and the histograms a percentile needs from one bincount.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +19,8 @@ from datetime import UTC, datetime
 import numpy as np
 from django.db.models import Q
 
-from monitoring import histogram, rollups
+from lib import sketch
+from monitoring import rollups
 from monitoring.models import Rollup
 from monitoring.sample_windows import merge_spans
 
@@ -78,7 +78,7 @@ def read(
         for (minute, *key), value in rollups.live(kinds, start, end, name, None, totals).items():
             figures = tuple(getattr(value, column) for column in COUNTERS + PEAKS)
             hists = tuple(
-                histogram.encode(getattr(value, h)) if h in histograms else None for h in HISTOGRAMS
+                sketch.encode(getattr(value, h)) if h in histograms else None for h in HISTOGRAMS
             )
             rows.append((LIVE, minute, *key, *figures, *hists))
     if not rows:
@@ -132,7 +132,7 @@ class _Histograms:
 
     def __init__(self, cells: np.ndarray, blobs: list, size: int):
         order = np.argsort(cells, kind="stable")
-        lengths, self.index, self.count = histogram.stored_many([blobs[i] for i in order])
+        lengths, self.index, self.count = sketch.stored_many([blobs[i] for i in order])
         per_cell = np.bincount(cells[order], weights=lengths, minlength=size).astype(np.int64)
         self.offsets = np.concatenate(([0], np.cumsum(per_cell)))
 
@@ -179,23 +179,9 @@ class Sums:
     share: float = 0.0
 
     def percentile(self, name: str, q: float) -> float | None:
-        """As `histogram.percentile` answers for the summed histogram `name`."""
+        """As `sketch.percentile` answers for the summed histogram `name`."""
         base, counts = self.histograms.get(name, (0, np.zeros(0)))
-        running = np.cumsum(counts)
-        total = running[-1] if len(running) else 0
-        if total <= 0:
-            return None
-        rank = min(max(q, 0.0), 1.0) * (total - 1)
-        low = math.floor(rank)
-        fraction = rank - low
-
-        def at_rank(r: float) -> float:
-            return histogram.bucket_value(base + int(np.searchsorted(running, r, side="right")))
-
-        low_value = at_rank(low)
-        if fraction == 0:
-            return low_value
-        return low_value + fraction * (at_rank(low + 1) - low_value)
+        return sketch.grouped_percentile(base, counts[None, :], q)[0]
 
 
 class Rows:
@@ -269,21 +255,13 @@ def _add_runs(runs, group_of: np.ndarray, n_groups: int) -> list[tuple[int, np.n
     """Each group's histogram (first bucket index, dense counts): one bincount of the records."""
     indexes, counts, owners = [], [], []
     for store, starts, ends in runs:
-        lengths = ends - starts
-        total = int(lengths.sum())
-        if not total:
-            continue
-        # The position of every record of every run, without a Python loop.
-        run_starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        positions = np.repeat(starts - run_starts, lengths) + np.arange(total)
+        positions, owned = sketch.run_records(starts, ends, group_of)
         indexes.append(store.index[positions])
         counts.append(store.count[positions])
-        owners.append(np.repeat(group_of, lengths))
+        owners.append(owned)
     if not indexes:
         return [(0, np.zeros(0)) for _ in range(n_groups)]
-    index = np.concatenate(indexes)
-    base = int(index.min())
-    width = int(index.max()) - base + 1
-    cell = np.concatenate(owners) * width + (index - base)
-    dense = np.bincount(cell, weights=np.concatenate(counts), minlength=n_groups * width)
-    return [(base, row) for row in dense.reshape(n_groups, width)]
+    base, dense = sketch.group_sums(
+        np.concatenate(owners), np.concatenate(indexes), np.concatenate(counts), n_groups
+    )
+    return [(base, row) for row in dense]

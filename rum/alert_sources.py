@@ -12,13 +12,13 @@ import abc
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from itertools import chain
 
 import numpy as np
 from django.db.models import Q
 
 from alerts.sources import Labels, MetricSource, Query, SourceError, register
-from rum import sketch, vitals
+from lib import sketch
+from rum import vitals
 from rum.models import Rollup, Site
 from rum.useragent import DEVICE_CLASSES
 
@@ -61,16 +61,9 @@ class _Rows:
             self.codes[label] = np.array(codes, dtype=np.int64)
         self.count = np.array([row[4] for row in rows], dtype=np.float64)
         self.good = np.array([row[5] for row in rows], dtype=np.float64)
-        histograms = [(row[6] or {}) if len(row) > 6 else {} for row in rows]
-        lengths = [len(h) for h in histograms]
-        self.offsets = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)))
-        # Bucket keys ("12", "z") numbered in order of appearance: a column per bucket.
-        columns: dict[str, int] = {}
-        keys = chain.from_iterable(histograms)
-        self.columns = np.array([columns.setdefault(k, len(columns)) for k in keys], np.int64)
-        self.keys = list(columns)
-        counts = chain.from_iterable(h.values() for h in histograms)
-        self.bucket_counts = np.fromiter(counts, dtype=np.float64, count=len(self.columns))
+        blobs = [row[6] if len(row) > 6 else None for row in rows]
+        lengths, self.index, self.bucket_counts = sketch.stored_many(blobs)
+        self.offsets = np.concatenate(([0], np.cumsum(lengths)))
 
     def groups(self, query: Query, at: datetime) -> tuple[np.ndarray, np.ndarray, list[Labels]]:
         """The query's rows in its window (filters applied), each row's group, and the groups."""
@@ -93,31 +86,13 @@ class _Rows:
         return rows, which.reshape(-1), label_sets
 
     def quantiles(self, rows: np.ndarray, which: np.ndarray, n_groups: int, q: float) -> list:
-        """Each group's quantile q of its merged histograms, as `sketch.quantile` answers it."""
+        """Each group's quantile q of its merged histograms, as `sketch.percentile` answers it."""
         starts, ends = self.offsets[rows], self.offsets[rows + 1]
-        lengths = ends - starts
-        total = int(lengths.sum())
-        if not total:
-            return [None] * n_groups
-        run_starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        positions = np.repeat(starts - run_starts, lengths) + np.arange(total)
-        width = len(self.keys)
-        cells = np.repeat(which, lengths) * width + self.columns[positions]
-        weights = self.bucket_counts[positions]
-        dense = np.bincount(cells, weights=weights, minlength=n_groups * width)
-        # Buckets in value order; the answer is the lower order statistic at q * (n - 1).
-        values = np.array([sketch.representative(k) for k in self.keys])
-        order = np.argsort(values, kind="stable")
-        running = np.cumsum(dense.reshape(n_groups, width)[:, order], axis=1)
-        answers = []
-        for seen in running:
-            count = seen[-1]
-            if count <= 0:
-                answers.append(None)
-                continue
-            at = int(np.searchsorted(seen, q * (count - 1), side="right"))
-            answers.append(float(values[order[min(at, width - 1)]]))
-        return answers
+        positions, owners = sketch.run_records(starts, ends, which)
+        base, dense = sketch.group_sums(
+            owners, self.index[positions], self.bucket_counts[positions], n_groups
+        )
+        return sketch.grouped_percentile(base, dense, q)
 
 
 class _RumSource(MetricSource):

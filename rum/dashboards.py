@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from config import dashboards
 from config.query_string import query_id
 from config.tables import Column, Table
+from lib import sketch
 from rum import queries, vitals
 from rum.models import Site
 from rum.useragent import DEVICE_CLASSES
@@ -143,7 +144,7 @@ def page_detail(request, ctx):
     views, assessed, passed = queries.passing(rows)
     site = Site.objects.filter(id=f.site_id).first() if f.site_id else None
     distributions = [
-        charts.distribution_figure(name, queries.sketch.points(queries.histogram(rows, name)))
+        charts.distribution_figure(name, sketch.points(queries.histogram(rows, name)))
         for name in vitals.NAMES
     ]
     split = queries.ttfb_split(f) if page else None

@@ -155,7 +155,8 @@ class Rollup(models.Model):
     good = models.PositiveIntegerField(default=0)
     needs_improvement = models.PositiveIntegerField(default=0)
     poor = models.PositiveIntegerField(default=0)
-    histogram = models.JSONField(default=dict, blank=True)
+    # The values' sketch in lib.sketch's binary encoding (b"" for PV and CWV rows).
+    histogram = models.BinaryField(default=bytes, blank=True)
 
     class Meta:
         constraints = [

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, Max, Min
 
-from rum import sketch, vitals
+from lib import sketch
+from rum import vitals
 from rum.models import Event, Rollup
 
 HOUR = timedelta(hours=1)
@@ -47,7 +48,7 @@ def summarise_vital(name: str, rows: list[dict]) -> dict:
     """p75 with its rating, and the good / needs-improvement / poor split."""
     mine = [r for r in rows if r["metric"] == name]
     count = sum(r["count"] for r in mine)
-    p75 = sketch.quantile(sketch.merge(r["histogram"] for r in mine), 0.75)
+    p75 = sketch.percentile(sketch.merge_encoded(r["histogram"] for r in mine), 0.75)
     split = {k: sum(r[k] for r in mine) for k in ("good", "needs_improvement", "poor")}
     return {
         "name": name,
@@ -84,8 +85,8 @@ def pages(rows: list[dict]) -> list[dict]:
         views, assessed, passed = passing(mine)
         entry = {"site_id": site_id, "page": page, "page_views": views}
         for name in vitals.NAMES:
-            histogram = sketch.merge(r["histogram"] for r in mine if r["metric"] == name)
-            entry[name] = sketch.quantile(histogram, 0.75)
+            histogram = sketch.merge_encoded(r["histogram"] for r in mine if r["metric"] == name)
+            entry[name] = sketch.percentile(histogram, 0.75)
         entry["good_share"] = share(passed, assessed)
         found.append(entry)
     found.sort(key=lambda e: (-e["page_views"], e["page"]))
@@ -116,7 +117,7 @@ def trend(rows: list[dict], step_seconds: int):
             "bucket": pd.Timestamp(epoch, unit="s", tz="UTC"),
             "metric": metric,
             "device": device,
-            "p75": sketch.quantile(sketch.merge(r["histogram"] for r in mine), 0.75),
+            "p75": sketch.percentile(sketch.merge_encoded(r["histogram"] for r in mine), 0.75),
             "count": sum(r["count"] for r in mine),
         }
         for (epoch, metric, device), mine in sorted(buckets.items())
@@ -124,8 +125,8 @@ def trend(rows: list[dict], step_seconds: int):
     return pd.DataFrame(records, columns=["bucket", "metric", "device", "p75", "count"])
 
 
-def histogram(rows: list[dict], name: str) -> dict[str, int]:
-    return sketch.merge(r["histogram"] for r in rows if r["metric"] == name)
+def histogram(rows: list[dict], name: str) -> dict[int, int]:
+    return sketch.merge_encoded(r["histogram"] for r in rows if r["metric"] == name)
 
 
 def raw_events(f: Filters, kind: str):
@@ -151,7 +152,7 @@ def top_targets(f: Filters, name: str, limit: int = 10) -> list[dict]:
         values[target].append(value)
     vital = vitals.VITALS[name]
     for entry in counts:
-        p75 = sketch.quantile(sketch.build(values[entry["target"]]), 0.75)
+        p75 = sketch.percentile(sketch.build(values[entry["target"]]), 0.75)
         entry.update(p75=p75, rating=vital.rate(p75) if p75 is not None else None)
     return counts
 
@@ -165,16 +166,15 @@ def ttfb_split(f: Filters) -> dict | None:
     )
     if not pairs:
         return None
-    import pandas as pd
-
-    frame = pd.DataFrame(pairs, columns=["ttfb", "server"])
-    frame["server"] = frame[["server", "ttfb"]].min(axis=1)  # server time is within TTFB
-    frame["network"] = frame["ttfb"] - frame["server"]
+    ttfb = [value for value, _ in pairs]
+    server = [min(server, value) for value, server in pairs]  # server time is within TTFB
+    network = [t - s for t, s in zip(ttfb, server, strict=True)]
     return {
-        "count": len(frame),
-        "ttfb": float(frame["ttfb"].median()),
-        "server": float(frame["server"].median()),
-        "network": float(frame["network"].median()),
+        "count": len(pairs),
+        **{
+            name: sketch.percentile(sketch.build(values), 0.5)
+            for name, values in (("ttfb", ttfb), ("server", server), ("network", network))
+        },
     }
 
 

@@ -16,7 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from rum import sketch, vitals
+from lib import sketch
+from rum import vitals
 from rum.ingest import PAGE_VIEW_SPAN
 from rum.models import DirtyHour, Event, Rollup, Site
 
@@ -115,7 +116,7 @@ def summarise(views: list[dict]) -> dict[tuple[str, str, str], dict]:
             "good": ratings.count(vitals.GOOD),
             "needs_improvement": ratings.count(vitals.NEEDS_IMPROVEMENT),
             "poor": ratings.count(vitals.POOR),
-            "histogram": sketch.build(found),
+            "histogram": sketch.encode(sketch.build(found)),
         }
     return figures
 

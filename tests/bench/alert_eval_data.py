@@ -16,22 +16,21 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from monitoring import histogram
-from monitoring.histogram import INV_LOG_GAMMA
+from lib import sketch
+from lib.sketch import INV_LOG_GAMMA
 from monitoring.models import ALL, DAY, HOUR, MINUTE
-from rum import sketch, vitals
+from rum import vitals
 
 WEEK = 7 * DAY
 SAMPLE_SECONDS = 15
 # Latency buckets kept dense in memory: 0.01 ms to 1,000 s.
 LOWEST = math.floor(math.log(0.01) * INV_LOG_GAMMA)
 BUCKETS = math.ceil(math.log(1e6) * INV_LOG_GAMMA) - LOWEST + 1
-VALUES = np.array([histogram.bucket_value(LOWEST + i) for i in range(BUCKETS)])
+VALUES = np.array([sketch.bucket_value(LOWEST + i) for i in range(BUCKETS)])
 QUERIES_PER_REQUEST = 4
 
 # (route template, method, peak requests per minute, median ms, 4xx share, 5xx share)
@@ -169,7 +168,7 @@ def _shape(rng, median_ms: float, sigma: float) -> np.ndarray:
 def _blob(dense: np.ndarray) -> bytes:
     present = np.flatnonzero(dense)
     pairs = zip((present + LOWEST).tolist(), dense[present].tolist(), strict=True)
-    return histogram.encode(dict(pairs))
+    return sketch.encode(dict(pairs))
 
 
 class Timings:
@@ -365,11 +364,11 @@ class VitalShape:
 
     def __init__(self, rng, name: str, median: float, spread: float):
         values = rng.lognormal(math.log(median), spread, 20_000)
-        found = Counter(sketch.bucket(v) for v in values)
+        found = sketch.build(values)
         self.keys = sorted(found)
         self.p = np.array([found[k] for k in self.keys]) / len(values)
         vital = vitals.VITALS[name]
-        rating = [vital.rate(sketch.representative(k)) for k in self.keys]
+        rating = [vital.rate(sketch.bucket_value(k)) for k in self.keys]
         self.good = np.array([r == vitals.GOOD for r in rating])
         self.poor = np.array([r == vitals.POOR for r in rating])
         self.cache: dict[int, tuple] = {}
@@ -381,7 +380,7 @@ class VitalShape:
             counts = rng.multinomial(n, self.p)
             good, poor = int(counts[self.good].sum()), int(counts[self.poor].sum())
             hist = {k: int(c) for k, c in zip(self.keys, counts.tolist(), strict=True) if c}
-            found = self.cache[n] = (json.dumps(hist), good, n - good - poor, poor)
+            found = self.cache[n] = (sketch.encode(hist), good, n - good - poor, poor)
         return found
 
 

@@ -136,8 +136,8 @@ def generate() -> int:
     import numpy as np
     from django.db import connection
 
-    from monitoring import histogram
-    from monitoring.histogram import INV_LOG_GAMMA
+    from lib import sketch
+    from lib.sketch import INV_LOG_GAMMA
     from monitoring.models import ALL, DAY, HOUR, MINUTE, QueryFingerprint, Rollup
 
     Rollup.objects.all().delete()
@@ -165,7 +165,7 @@ def generate() -> int:
             if data is None:
                 counts = rng.multinomial(n, self.p)
                 drawn = dict(zip(self.indexes.tolist(), counts.tolist(), strict=True))
-                data = self.cache[n] = histogram.encode(drawn)
+                data = self.cache[n] = sketch.encode(drawn)
             return data
 
     series = []  # (kind, name, method, status, requests per minute, shape, db shape)

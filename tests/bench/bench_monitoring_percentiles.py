@@ -81,7 +81,8 @@ def compare(route: str) -> None:
 
     import numpy as np
 
-    from monitoring import fold, histogram, rollups
+    from lib import sketch
+    from monitoring import fold, rollups
     from monitoring.recorder import REQUEST
     from tests.monitoring.recording_driver import lognormal_latencies
 
@@ -95,7 +96,7 @@ def compare(route: str) -> None:
     quantiles = {}
     for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
         quantiles[name] = {
-            "estimate": histogram.percentile(value.buckets, q),
+            "estimate": sketch.percentile(value.buckets, q),
             "exact": float(np.percentile(exact, q * 100)),
         }
     print(json.dumps({"count": value.count, "quantiles": quantiles}))

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from monitoring import histogram, retention, rollups
+from lib import sketch
+from monitoring import retention, rollups
 from monitoring.models import HOUR, MINUTE, RequestSample, Rollup, SystemSample
 from monitoring.recorder import REQUEST
 from tests.monitoring.conftest import flush_and_fold
@@ -63,7 +64,7 @@ def test_minute_rollups_are_downsampled_to_hours_after_a_week(recorder, settings
     assert after.buckets == before.buckets
     for q in (0.5, 0.95):
         exact = float(np.percentile(latencies * 3, q * 100))
-        assert histogram.percentile(after.buckets, q) == pytest.approx(exact, rel=0.01)
+        assert sketch.percentile(after.buckets, q) == pytest.approx(exact, rel=0.01)
 
 
 def test_hour_rollups_are_purged_after_their_days(settings):

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitoring import histogram, rollups
+from lib import sketch
+from monitoring import rollups
 from monitoring.models import DAY, HOUR, MINUTE
 from monitoring.recorder import REQUEST
 from tests.monitoring.conftest import flush_and_fold
@@ -79,7 +80,7 @@ def test_loads_add_up_to_what_was_recorded(recorder, backend):
         assert value.sum_ms == pytest.approx(sum(expected), abs=0.001 * len(expected))
         assert value.max_ms == pytest.approx(max(expected), abs=0.001)
         exact = sorted(expected)[len(expected) // 2]
-        assert histogram.percentile(value.buckets, 0.5) == pytest.approx(exact, rel=0.05)
+        assert sketch.percentile(value.buckets, 0.5) == pytest.approx(exact, rel=0.05)
     # A closed window in the past, ending mid-hour.
     start = datetime.fromtimestamp(now - 50 * 3600, UTC)
     end = start + timedelta(hours=20, minutes=17)

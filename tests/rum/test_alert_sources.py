@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from alerts.sources import Query, SourceError, get_source
-from rum import sketch
+from lib import sketch
 from rum.models import Rollup, Site
 
 pytestmark = pytest.mark.django_db
@@ -24,9 +24,9 @@ def rollups(db):
             (shop, "desktop", 1500.0, 9),
             (blog, "mobile", 2000.0, 7),
         ]:
-            values = [lcp] * 10
+            stored = sketch.encode(sketch.build([lcp] * 10))
             Rollup.objects.create(site=site, hour=hour, page="/", metric="LCP", device=device,
-                                  count=10, histogram=sketch.build(values))  # fmt: skip
+                                  count=10, histogram=stored)  # fmt: skip
             Rollup.objects.create(site=site, hour=hour, page="/", metric="CWV", device=device,
                                   count=10, good=passed, poor=10 - passed)  # fmt: skip
 
