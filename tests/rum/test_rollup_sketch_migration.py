@@ -1,4 +1,4 @@
-"""Migration rum 0010: rollup sketches stored as JSON (gamma 1.0202, "z" for zeros)
+"""Migration rum 0006: rollup sketches stored as JSON (gamma 1.0202, "z" for zeros)
 become lib.sketch's binary encoding, counts kept exactly and values within the bound."""
 
 import math
