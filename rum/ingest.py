@@ -23,18 +23,18 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import orjson
 import redis
 from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from config.redis_client import Sent, get_redis, redis_configured, redis_key, send_commands
+from rum import rollups
 from rum.beacon import scrubbed_rows
-from rum.models import DirtyHour, Event
+from rum.models import Event
 from rum.useragent import Client
 
 log = logging.getLogger(__name__)
@@ -47,15 +47,13 @@ COLUMNS = (
 )  # fmt: skip
 _values = operator.itemgetter(*COLUMNS)
 _COLUMN_LIST = ", ".join(COLUMNS)
-_SITE, _RECEIVED, _DETAIL = (COLUMNS.index(c) for c in ("site_id", "received_at", "detail"))
+_SITE, _KIND_COLUMN, _DETAIL = (COLUMNS.index(c) for c in ("site_id", "kind", "detail"))
 BATCH_BEACONS = 500
 # How long the worker's drain waits for a short batch to fill (see `drain`).
 LINGER_SECONDS = 0.5
 KICK_TTL_MS = 10_000
 BACKOFF_FIRST_MS = 500
 BACKOFF_MAX_MS = 5_000
-# A page view's events may straddle an hour: its CWV verdict looks this far around.
-PAGE_VIEW_SPAN = timedelta(minutes=30)
 
 _CLAIM = """
 local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
@@ -215,7 +213,7 @@ def decode(payload: bytes | str) -> list[Sequence]:
 
 
 def insert_rows(rows: list[dict]) -> None:
-    """Store rows once each (idempotent), and mark their hours for the rollup, atomically."""
+    """Store rows once each (idempotent), and queue the new ones for the rollup, atomically."""
     _insert([_values(row) for row in rows])
 
 
@@ -226,12 +224,10 @@ def _insert(rows: Iterable[Sequence]) -> int:
     """
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            count, moments = _copy_rows(rows)
+            count, new_events = _copy_rows(rows)
         else:
-            events = [Event(**_model_fields(dict(zip(COLUMNS, row, strict=True)))) for row in rows]
-            Event.objects.bulk_create(events, ignore_conflicts=True, batch_size=500)
-            count, moments = len(events), {(e.site_id, e.received_at) for e in events}
-        mark_dirty(moments)
+            count, new_events = _create_rows(rows)
+        rollups.queue(new_events)
     return count
 
 
@@ -257,11 +253,12 @@ def _model_fields(row: dict) -> dict:
     return fields
 
 
-def _copy_rows(rows: Iterable[Sequence]) -> tuple[int, set]:
+def _copy_rows(rows: Iterable[Sequence]) -> tuple[int, dict[int, list[bytes]]]:
     """COPY straight into rum_event; a batch partly stored already goes through a temp table.
 
     Only a batch taken over from a dead worker can hold stored keys, so the common case
-    pays for one COPY; the other skips the stored rows with ON CONFLICT DO NOTHING.
+    pays for one COPY; the other skips the stored rows with ON CONFLICT DO NOTHING, and
+    only the rows it did insert go to the rollup.
     """
     try:
         with transaction.atomic():  # a savepoint: a refused COPY leaves the rest intact
@@ -272,19 +269,37 @@ def _copy_rows(rows: Iterable[Sequence]) -> tuple[int, set]:
                 f"CREATE TEMP TABLE rum_event_load ON COMMIT DROP AS "  # noqa: S608 (fixed names)
                 f"SELECT {_COLUMN_LIST} FROM rum_event WITH NO DATA"
             )
-            copied = _copy_into("rum_event_load", rows)
+            copied, _ = _copy_into("rum_event_load", rows)
             cursor.execute(
                 f"INSERT INTO rum_event ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} "  # noqa: S608
-                "FROM rum_event_load ON CONFLICT (site_id, event_key) DO NOTHING"
+                "FROM rum_event_load ON CONFLICT (site_id, event_key) DO NOTHING "
+                f"RETURNING site_id, {', '.join(_ROLLUP_COLUMNS)}"
             )
+            inserted = _new_events((row[0], row[1:]) for row in cursor.fetchall())
             # Dropped now too, in case the caller's transaction goes on (nested atomic blocks).
             cursor.execute("DROP TABLE rum_event_load")
-    return copied
+    return copied, inserted
 
 
-def _copy_into(table: str, rows: Iterable[Sequence]) -> tuple[int, set]:
-    """COPY the rows; answer how many, and their (site, received_at) pairs."""
-    count, moments = 0, set()
+# What the rollup reads of an event (rollups.inbox_item's arguments).
+_ROLLUP_COLUMNS = ("page_view_id", "kind", "name", "value", "page", "device", "received_at")
+_rollup_values = operator.itemgetter(*(COLUMNS.index(c) for c in _ROLLUP_COLUMNS))
+_KIND = _ROLLUP_COLUMNS.index("kind")
+
+
+def _new_events(rows: Iterable[tuple[int, Sequence]]) -> dict[int, list[bytes]]:
+    """Per site, the inbox items of the (site, rollup values) of inserted rows."""
+    items: dict[int, list[bytes]] = {}
+    for site_id, values in rows:
+        site_items = items.setdefault(site_id, [])
+        if values[_KIND] in rollups.ROLLED_UP:
+            site_items.append(rollups.inbox_item(*values))
+    return items
+
+
+def _copy_into(table: str, rows: Iterable[Sequence]) -> tuple[int, dict[int, list[bytes]]]:
+    """COPY the rows; answer how many, and their inbox items per site."""
+    count, items = 0, {}
     # Django does not wrap COPY's errors: this makes them django.db errors like the rest.
     with (
         connection.cursor() as cursor,
@@ -295,31 +310,35 @@ def _copy_into(table: str, rows: Iterable[Sequence]) -> tuple[int, set]:
             values = list(row)
             values[_DETAIL] = orjson.dumps(values[_DETAIL]).decode()
             copy.write_row(values)
-            moments.add((row[_SITE], row[_RECEIVED]))
+            site_items = items.setdefault(row[_SITE], [])
+            if row[_KIND_COLUMN] in rollups.ROLLED_UP:
+                site_items.append(rollups.inbox_item(*_rollup_values(row)))
             count += 1
-    return count, moments
+    return count, items
 
 
-def hours_touched(moments: Iterable[tuple[int, datetime | str]]) -> set[tuple[int, datetime]]:
-    """The hours whose rollups events at these (site, moment) pairs change."""
-    hours = set()
-    for site_id, moment in set(moments):  # a beacon's rows share their site and time
-        if isinstance(moment, str):
-            moment = parse_datetime(moment)
-        for instant in (moment, moment - PAGE_VIEW_SPAN):
-            hours.add((site_id, instant.replace(minute=0, second=0, microsecond=0)))
-    return hours
+def _create_rows(rows: Iterable[Sequence]) -> tuple[int, dict[int, list[bytes]]]:
+    """Without COPY (SQLite): the rows whose keys are not stored yet, with the ORM.
 
-
-def mark_dirty(moments: Iterable[tuple[int, datetime | str]]) -> None:
-    """Mark for rebuilding the hours touched by events at these (site, moment) pairs."""
-    now = timezone.now()
-    DirtyHour.objects.bulk_create(
-        [DirtyHour(site_id=s, hour=h, marked_at=now) for s, h in sorted(hours_touched(moments))],
-        update_conflicts=True,
-        unique_fields=["site", "hour"],
-        update_fields=["marked_at"],
-    )
+    Immediate transactions (see config.databases) keep the keys read from changing
+    before the insert.
+    """
+    count, fresh = 0, {}
+    for row in rows:
+        fields = _model_fields(dict(zip(COLUMNS, row, strict=True)))
+        fresh.setdefault((fields["site_id"], fields["event_key"]), fields)
+        count += 1
+    keys_by_site: dict[int, list[str]] = {}
+    for site_id, key in fresh:
+        keys_by_site.setdefault(site_id, []).append(key)
+    for site_id, keys in keys_by_site.items():
+        for start in range(0, len(keys), 500):
+            stored = Event.objects.filter(site_id=site_id, event_key__in=keys[start : start + 500])
+            for key in stored.values_list("event_key", flat=True):
+                del fresh[site_id, key]
+    Event.objects.bulk_create([Event(**fields) for fields in fresh.values()], batch_size=500)
+    new = ((f["site_id"], [f[c] for c in _ROLLUP_COLUMNS]) for f in fresh.values())
+    return count, _new_events(new)
 
 
 def lease_seconds() -> float:
