@@ -49,7 +49,6 @@ ROLLED_UP = (Event.PAGEVIEW, Event.VITAL)
 # Inbox rows taken per transaction (each is one insert's events for one site).
 INBOX_ROWS_PER_TRANSACTION = 50
 _LOCK_KEY = 7_424_207
-_ROLLUP_FIELDS = ["count", "good", "needs_improvement", "poor", "histogram"]
 
 
 # --- The inbox -------------------------------------------------------------------
@@ -442,7 +441,7 @@ def _apply_figures(site_id: int, figures: dict[tuple, Figures]) -> None:
         pages = {k[1] for k in figures if k[0] == hour}
         for row in Rollup.objects.filter(site_id=site_id, hour=hour, page__in=pages):
             existing[row.hour, row.page, row.metric, row.device] = row
-    upsert, gone = [], []
+    changed, created, gone = [], [], []
     for key, change in figures.items():
         row = existing.get(key)
         if row is None:
@@ -459,15 +458,24 @@ def _apply_figures(site_id: int, figures: dict[tuple, Figures]) -> None:
             if row.pk:
                 gone.append(row.pk)
         else:
-            upsert.append(row)
+            (changed if row.pk else created).append(row)
     Rollup.objects.filter(pk__in=gone).delete()
-    Rollup.objects.bulk_create(
-        upsert,
-        batch_size=500,
-        update_conflicts=True,
-        unique_fields=["site", "hour", "page", "metric", "device"],
-        update_fields=_ROLLUP_FIELDS,
-    )
+    Rollup.objects.bulk_create(created, batch_size=500)
+    # One statement per row, pipelined: a bulk update would quote every histogram into one
+    # array literal, which cost more than the rest of the run.
+    histogram = Rollup._meta.get_field("histogram")
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE rum_rollup SET count = %s, good = %s, needs_improvement = %s, poor = %s, "
+            "histogram = %s WHERE id = %s",
+            [
+                (
+                    row.count, row.good, row.needs_improvement, row.poor,
+                    histogram.get_db_prep_save(row.histogram, connection), row.pk,
+                )
+                for row in changed
+            ],
+        )  # fmt: skip
 
 
 def rebuild_hour(site_id: int, hour: datetime) -> int:
