@@ -19,6 +19,9 @@ How it stays exact at a cost in proportion to the new events, not to the hour's:
   count, the rating and one histogram bucket) is a function of its row alone: when a
   row changes, its old contribution is subtracted and its new one added. So each
   Rollup row is always the sum over its page views, as a rebuild would count them;
+- a page view that a late event moves to an earlier hour moves its contribution along;
+  a page that comes into or drops out of an hour's kept pages (one seen earlier came
+  late) takes its page views along: only then are that page's page views read;
 - a transaction that dies leaves its inbox rows, and the next run does them again.
 One run at a time (a lock): two would fold the same page views at once.
 """
