@@ -334,7 +334,7 @@ DATAQUALITY_REPORT_WORST = env_int("DATAQUALITY_REPORT_WORST", 10)
 RUM_THROTTLE_RATE = env_str("RUM_THROTTLE_RATE", "120/min")
 # Seconds after which a batch claimed by a worker that died is inserted by another.
 RUM_CLAIM_LEASE_SECONDS = env_float("RUM_CLAIM_LEASE_SECONDS", 60.0)
-# Pages with rollups of their own per site and hour (the busiest); the rest share one row.
+# Pages with rollups of their own per site and hour (the first seen); the rest share one row.
 RUM_MAX_PAGES_PER_HOUR = env_int("RUM_MAX_PAGES_PER_HOUR", 500)
 # Serve the demo shop page at /rum/demo/ (`make demo` turns it on); 404 otherwise.
 RUM_DEMO_PAGE = env_bool("RUM_DEMO_PAGE", False)

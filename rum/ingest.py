@@ -26,11 +26,11 @@ from datetime import datetime, timedelta
 import orjson
 from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from rum import rollups
 from rum.beacon import scrubbed_rows
-from rum.models import DirtyHour, Event
+from rum.models import Event
 from rum.queue import Batch, Queue, QueueUnavailable, queue
 from rum.useragent import Client
 
@@ -44,14 +44,12 @@ COLUMNS = (
 )  # fmt: skip
 _values = operator.itemgetter(*COLUMNS)
 _COLUMN_LIST = ", ".join(COLUMNS)
-_SITE, _KEY, _RECEIVED, _DETAIL = (
-    COLUMNS.index(c) for c in ("site_id", "event_key", "received_at", "detail")
+_SITE, _KEY, _RECEIVED, _KIND_COLUMN, _DETAIL = (
+    COLUMNS.index(c) for c in ("site_id", "event_key", "received_at", "kind", "detail")
 )
 BATCH_BEACONS = 500
 # How long the worker's drain waits for a short batch to fill (see `drain`).
 LINGER_SECONDS = 0.5
-# A page view's events may straddle an hour: its CWV verdict looks this far around.
-PAGE_VIEW_SPAN = timedelta(minutes=30)
 # A beacon the browser sends again arrives later: its events are stored once if it comes
 # within this long (the idempotency key holds the arrival time, see rum.models.Event).
 RESEND_WINDOW = timedelta(hours=1)
@@ -105,7 +103,7 @@ def decode(payload: bytes | str) -> list[Sequence]:
 
 
 def insert_rows(rows: list[dict]) -> None:
-    """Store rows once each (idempotent), and mark their hours for the rollup, atomically."""
+    """Store rows once each (idempotent), and queue the new ones for the rollup, atomically."""
     _insert([_values(row) for row in rows])
 
 
@@ -116,12 +114,10 @@ def _insert(rows: Iterable[Sequence]) -> int:
     """
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            count, moments = _copy_rows(rows)
+            count, new_events = _copy_rows(rows)
         else:
-            events = [Event(**_model_fields(dict(zip(COLUMNS, row, strict=True)))) for row in rows]
-            Event.objects.bulk_create(_not_stored(events), ignore_conflicts=True, batch_size=500)
-            count, moments = len(events), {(e.site_id, e.received_at) for e in events}
-        mark_dirty(moments)
+            count, new_events = _create_rows(rows)
+        rollups.queue(new_events)
     return count
 
 
@@ -166,28 +162,29 @@ def _model_fields(row: dict) -> dict:
     return fields
 
 
-def _copy_rows(rows: Iterable[Sequence]) -> tuple[int, set]:
+def _copy_rows(rows: Iterable[Sequence]) -> tuple[int, dict[int, list[bytes]]]:
     """COPY straight into rum_event; a batch partly stored already goes through a temp table.
 
     Only a batch taken over from a dead worker (same arrival times: the COPY is refused)
     or a beacon the browser sent again (a later arrival: the check after the COPY finds
     a key twice) can hold stored keys, so the common case pays for one COPY and an
-    index lookup per beacon; the other skips the stored rows.
+    index lookup per beacon; the other skips the stored rows, and only the rows it
+    did insert go to the rollup.
     """
     try:
         with transaction.atomic():  # a savepoint: a refused COPY leaves the rest intact
             keys: set[tuple[int, str]] = set()
-            copied = _copy_into("rum_event", rows, keys)
-            if _stored_twice(keys, copied[1]):
+            count, moments, items = _copy_into("rum_event", rows, keys)
+            if _stored_twice(keys, moments):
                 raise _Resent
-            return copied
+            return count, items
     except (IntegrityError, _Resent):
         with connection.cursor() as cursor:
             cursor.execute(
                 f"CREATE TEMP TABLE rum_event_load ON COMMIT DROP AS "  # noqa: S608 (fixed names)
                 f"SELECT {_COLUMN_LIST} FROM rum_event WITH NO DATA"
             )
-            copied = _copy_into("rum_event_load", rows)
+            count, _, _ = _copy_into("rum_event_load", rows)
             # Once per key: not if stored with an arrival time within RESEND_WINDOW, nor
             # twice from this batch (the earliest arrival stays).
             cursor.execute(
@@ -197,12 +194,14 @@ def _copy_rows(rows: Iterable[Sequence]) -> tuple[int, set]:
                 "AND e.event_key = l.event_key AND e.received_at >= l.received_at - %s "
                 "AND e.received_at <= l.received_at + %s) "
                 "ORDER BY site_id, event_key, received_at "
-                "ON CONFLICT (site_id, event_key, received_at) DO NOTHING",
+                "ON CONFLICT (site_id, event_key, received_at) DO NOTHING "
+                f"RETURNING site_id, {', '.join(_ROLLUP_COLUMNS)}",
                 [RESEND_WINDOW, RESEND_WINDOW],
             )
+            inserted = _new_events((row[0], row[1:]) for row in cursor.fetchall())
             # Dropped now too, in case the caller's transaction goes on (nested atomic blocks).
             cursor.execute("DROP TABLE rum_event_load")
-    return copied
+    return count, inserted
 
 
 class _Resent(Exception):
@@ -235,14 +234,33 @@ def _stored_twice(keys: set[tuple[int, str]], moments: set) -> bool:
         return cursor.fetchone() is not None
 
 
-def _copy_into(table: str, rows: Iterable[Sequence], keys: set | None = None) -> tuple[int, set]:
-    """COPY the rows; answer how many, and their (site, received_at) pairs.
+# What the rollup reads of an event (rollups.inbox_item's arguments).
+_ROLLUP_COLUMNS = ("page_view_id", "kind", "name", "value", "page", "device", "received_at")
+_rollup_values = operator.itemgetter(*(COLUMNS.index(c) for c in _ROLLUP_COLUMNS))
+_KIND = _ROLLUP_COLUMNS.index("kind")
+
+
+def _new_events(rows: Iterable[tuple[int, Sequence]]) -> dict[int, list[bytes]]:
+    """Per site, the inbox items of the (site, rollup values) of inserted rows."""
+    items: dict[int, list[bytes]] = {}
+    for site_id, values in rows:
+        site_items = items.setdefault(site_id, [])
+        if values[_KIND] in rollups.ROLLED_UP:
+            site_items.append(rollups.inbox_item(*values))
+    return items
+
+
+def _copy_into(
+    table: str, rows: Iterable[Sequence], keys: set | None = None
+) -> tuple[int, set, dict[int, list[bytes]]]:
+    """COPY the rows; answer how many, their (site, received_at) pairs, and their inbox
+    items per site (what the rollup reads of them).
 
     With `keys`, the (site, event_key) of each beacon's first row is added to it (a
     beacon's rows share their site and arrival time, and the browser sends a beacon
     again whole: one of its keys tells whether it is stored already).
     """
-    count, moments = 0, set()
+    count, moments, items = 0, set(), {}
     # Django does not wrap COPY's errors: this makes them django.db errors like the rest.
     with (
         connection.cursor() as cursor,
@@ -254,33 +272,28 @@ def _copy_into(table: str, rows: Iterable[Sequence], keys: set | None = None) ->
             values[_DETAIL] = orjson.dumps(values[_DETAIL]).decode()
             copy.write_row(values)
             moment = (row[_SITE], row[_RECEIVED])
-            if keys is not None and moment not in moments:
-                keys.add((row[_SITE], row[_KEY]))
-            moments.add(moment)
+            if moment not in moments:
+                if keys is not None:
+                    keys.add((row[_SITE], row[_KEY]))
+                moments.add(moment)
+            site_items = items.setdefault(row[_SITE], [])
+            if row[_KIND_COLUMN] in rollups.ROLLED_UP:
+                site_items.append(rollups.inbox_item(*_rollup_values(row)))
             count += 1
-    return count, moments
+    return count, moments, items
 
 
-def hours_touched(moments: Iterable[tuple[int, datetime | str]]) -> set[tuple[int, datetime]]:
-    """The hours whose rollups events at these (site, moment) pairs change."""
-    hours = set()
-    for site_id, moment in set(moments):  # a beacon's rows share their site and time
-        if isinstance(moment, str):
-            moment = parse_datetime(moment)
-        for instant in (moment, moment - PAGE_VIEW_SPAN):
-            hours.add((site_id, instant.replace(minute=0, second=0, microsecond=0)))
-    return hours
+def _create_rows(rows: Iterable[Sequence]) -> tuple[int, dict[int, list[bytes]]]:
+    """Without COPY (SQLite): the rows whose keys are not stored within RESEND_WINDOW.
 
-
-def mark_dirty(moments: Iterable[tuple[int, datetime | str]]) -> None:
-    """Mark for rebuilding the hours touched by events at these (site, moment) pairs."""
-    now = timezone.now()
-    DirtyHour.objects.bulk_create(
-        [DirtyHour(site_id=s, hour=h, marked_at=now) for s, h in sorted(hours_touched(moments))],
-        update_conflicts=True,
-        unique_fields=["site", "hour"],
-        update_fields=["marked_at"],
-    )
+    Immediate transactions (see config.databases) keep the keys read from changing
+    before the insert, so exactly the rows created go to the rollup.
+    """
+    events = [Event(**_model_fields(dict(zip(COLUMNS, row, strict=True)))) for row in rows]
+    fresh = _not_stored(events)
+    Event.objects.bulk_create(fresh, batch_size=500)
+    new = ((e.site_id, [getattr(e, c) for c in _ROLLUP_COLUMNS]) for e in fresh)
+    return len(events), _new_events(new)
 
 
 def lease_seconds() -> float:

@@ -94,7 +94,7 @@ class Event(models.Model):
 
     # No foreign key in the database, no index of its own: checking the key for every row
     # was a quarter of the insert's cost, and (site, ...) indexes below serve lookups. A
-    # deleted site's beacons are still refused: their insert marks the hour in DirtyHour,
+    # deleted site's beacons are still refused: their insert writes a RollupInbox row,
     # whose foreign key fails, in the same transaction. Deleting a site deletes its events.
     site = models.ForeignKey(
         Site, on_delete=models.CASCADE, related_name="events", db_constraint=False, db_index=False
@@ -170,18 +170,77 @@ class Rollup(models.Model):
         return f"{self.site} {display_time.text(self.hour)} {self.page} {self.metric} {self.device}"
 
 
-class DirtyHour(models.Model):
-    """An hour whose rollups must be rebuilt: marked in the same transaction as the insert."""
+class RollupInbox(models.Model):
+    """One insert's new page views and vitals for one site, waiting for the rollup.
 
-    site = models.ForeignKey(Site, on_delete=models.CASCADE)
-    hour = models.DateTimeField()
-    marked_at = models.DateTimeField()
+    Written in the insert's transaction, so a row is there exactly when its events are.
+    `events` is a JSON array of [page_view_id, kind, name, value, page, device,
+    received_at] (see `rum.rollups.inbox_item`): the rollup reads these, not rum_event.
+    The site's foreign key, checked at commit, also refuses a deleted site's beacons.
+    """
 
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["site", "hour"], name="rum_dirty_unique")]
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, db_index=False)
+    created = models.DateTimeField()
+    events = models.TextField()
 
     def __str__(self):
-        return f"{self.site} {display_time.text(self.hour)}"
+        return f"{self.site} {display_time.text(self.created)}"
+
+
+class PageView(models.Model):
+    """What the rollups know of one page view: folded from its events, in any order.
+
+    Every field is a minimum or a maximum over the page view's events, so folding an
+    event twice, or events in any order, gives the same row (see `rum.rollups`).
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, db_index=False)
+    page_view_id = models.CharField(max_length=80)
+    hour = models.DateTimeField()  # of `first_at`
+    first_at = models.DateTimeField()  # its first event
+    last_at = models.DateTimeField()  # its last event
+    # Page and device come from the first pageview event, else from the first event.
+    page = models.CharField(max_length=500)
+    device = models.CharField(max_length=10)
+    from_pageview = models.BooleanField()
+    source_at = models.DateTimeField()
+    values = models.JSONField(default=dict)  # vital name -> final (largest) value
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "page_view_id"], name="rum_pageview_unique")
+        ]
+        indexes = [
+            models.Index(fields=["site", "hour", "page", "first_at"], name="rum_pageview_hour"),
+        ]
+
+    def __str__(self):
+        return f"{self.site} {self.page_view_id}"
+
+
+class HourPage(models.Model):
+    """A page with page views in an hour: since when, and whether it has rollups of its own.
+
+    `kept`: among the RUM_MAX_PAGES_PER_HOUR pages seen first in the hour; the others'
+    page views are rolled up as "(other pages)".
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, db_index=False)
+    hour = models.DateTimeField()
+    page = models.CharField(max_length=500)
+    first_at = models.DateTimeField()  # the first event of its first page view in the hour
+    kept = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "hour", "page"], name="rum_hourpage_unique")
+        ]
+        indexes = [
+            models.Index(fields=["site", "hour", "first_at", "page"], name="rum_hourpage_rank"),
+        ]
+
+    def __str__(self):
+        return f"{self.site} {display_time.text(self.hour)} {self.page}"
 
 
 class RumDashboard(models.Model):

@@ -15,7 +15,7 @@ def jobs() -> list[Job]:
             task="rum.rollup",
             every_seconds=60,
             expires_seconds=60,
-            description="Rebuilds the Web Vitals rollups of hours that received events.",
+            description="Adds the events inserted since the last run to the Web Vitals rollups.",
         ),
         Job(
             name="RUM: purge old events",

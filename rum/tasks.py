@@ -16,8 +16,8 @@ def drain_events(self):
 
 @shared_task(name="rum.rollup", ignore_result=True)
 def rollup():
-    """Rebuild the hourly rollups of hours that received events."""
-    return rollups.rebuild_dirty()
+    """Fold the events inserted since the last run into the hourly rollups."""
+    return rollups.roll_up()
 
 
 @shared_task(name="rum.purge", ignore_result=True)

@@ -118,7 +118,7 @@ def unpartition(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rum", "0002_event_site_without_constraint"),
+        ("rum", "0004_delete_dirtyhour"),
     ]
 
     operations = [

@@ -98,7 +98,7 @@ def seeded(db, settings):
     site = Site.objects.create(name="Shop", public_key="shop-key", allowed_origins=ORIGIN)
     hour = (now - timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
     ingest.insert_rows(rum_demo.hour_rows(site.id, hour, now))
-    rollups.rebuild_dirty(limit=100)
+    rollups.roll_up()
     load_csv(balance_sheet("Acme") + balance_sheet("Globex", liabilities=(900,)).split("\n", 1)[1])
     start_scan(Scan.Scope.ALL, requested_by="test")
     rule = Rule.objects.create(

@@ -94,7 +94,7 @@ def _rum(at, now):
     rows = demo.hour_rows(site.id, at.replace(minute=0), now)[:6]
     rows.append(demo._error(rows[0], "tz:err", "TypeError: x is undefined", "/app.js", 3, "/"))
     ingest.insert_rows([{**row, "received_at": at} for row in rows])
-    rollups.rebuild_dirty()
+    rollups.roll_up()
     return {"site": site.pk, "page": rows[0]["page"]}
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from rum import partitions, retention, rollups
-from rum.models import DirtyHour, Event, Rollup, Site
+from rum.models import Event, Rollup, Site
 from tests.rum.conftest import beacon, post
 from tests.rum.test_partitions import copies
 
@@ -57,16 +57,14 @@ def test_a_day_past_every_sites_retention_goes_whole_and_shorter_ones_go_row_by_
         assert removed["raw events deleted"] == 8
 
 
-def test_rollups_and_marks_past_retention_go_too(client, site, settings):
+def test_rollups_past_retention_go_too(client, site, settings):
     settings.RETENTION_HOURLY_ROLLUPS_DAYS = 90
     old = timezone.now() - timedelta(days=100)
     Rollup.objects.create(site=site, hour=old, page="/", metric="PV", device="desktop", count=1)
-    DirtyHour.objects.create(site=site, hour=old, marked_at=old)
     post(client, beacon())
-    rollups.rebuild_dirty()
+    rollups.roll_up()
 
     assert retention.purge()["rollups"] == 1
-    assert not DirtyHour.objects.filter(hour__lt=timezone.now() - timedelta(days=31)).exists()
     assert Rollup.objects.filter(metric="PV").get().count == 1
 
 
