@@ -15,7 +15,7 @@ from django.db.models.functions import TruncDay, TruncHour, TruncMinute
 
 from monitoring import histogram, rollups, stats
 from monitoring.models import QueryFingerprint, RequestSample, SystemSample
-from monitoring.recorder import QUERY, QUEUE, REQUEST, TASK, TIMER, Series
+from monitoring.series import QUERY, QUEUE, REQUEST, TASK, TIMER, Series
 
 # Targets drawn on the charts and used for statuses.
 TARGET_P95_MS = 2000.0
