@@ -142,7 +142,8 @@ class MetricTotal(models.Model):
     name = models.CharField(max_length=255)
     method = models.CharField(max_length=10, blank=True)
     status_class = models.CharField(max_length=3, blank=True)
-    # {"count", "errors", "sum_us", "db_us", "queries", "le0".."leN"} (integers)
+    # {code: n}: the /metrics counters of monitoring.series by their codes (c count, s sum
+    # µs...) and l0..lN, Prometheus latency buckets (see monitoring.storage.total_increments).
     values = models.JSONField(default=dict)
 
     class Meta:

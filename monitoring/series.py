@@ -28,6 +28,8 @@ COUNTER, PEAK, HISTOGRAM = "counter", "peak", "histogram"
 
 @dataclass(frozen=True)
 class Figure:
+    """One figure: its name (the Series attribute and the model column) and how it sums."""
+
     name: str
     kind: str  # COUNTER, PEAK or HISTOGRAM
     # Its field in Redis hashes; for a histogram, the prefix of each bucket's field (b12).

@@ -110,6 +110,10 @@ def test_every_figure_goes_through_the_live_store_the_fold_and_the_readers(recor
 
     live = live_store().live_series({REQUEST}, minute, minute + 60)
     assert_same(figures(live[(minute, *series_key)]), expected)
+    totals = live_store().read_totals(storage.HOST)[series_key]
+    for figure in FIGURES:
+        if figure.metrics:
+            assert totals[figure.code] == round(expected[figure.name] * (1000 if figure.ms else 1))
 
     assert fold.fold(now=time.time() + 180) >= 1
     row = Rollup.objects.get(resolution=MINUTE, name="/figures/")
