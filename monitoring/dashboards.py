@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from config import dashboards
-from monitoring import charts, explain, reports, storage
+from monitoring import charts, explain, reports
 from monitoring.formats import (
     count,
     decimal,
@@ -20,6 +20,7 @@ from monitoring.formats import (
     timestamp,
     worst,
 )
+from monitoring.live_store import live_store
 from monitoring.models import QueryFingerprint
 from monitoring.tables import (
     breakdown_table,
@@ -53,7 +54,7 @@ LIVE_MISSING = (
 
 @dashboards.banner
 def live_missing_banner(request):
-    if not request.user.has_perm(PERMISSION) or not storage.live_missing():
+    if not request.user.has_perm(PERMISSION) or not live_store().live_missing():
         return []
     return [dashboards.Banner("warning", LIVE_MISSING)]
 

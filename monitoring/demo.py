@@ -19,9 +19,9 @@ import numpy as np
 from django.db import transaction
 
 from lib.sketch import INV_LOG_GAMMA
-from monitoring import fold, storage
+from monitoring import fold, live_database, storage
 from monitoring.models import MINUTE, QueryFingerprint, Rollup, SystemSample
-from monitoring.recorder import QUERY, REQUEST, TASK, TIMER, Series
+from monitoring.series import QUERY, REQUEST, TASK, TIMER, Series
 from monitoring.sql import fingerprint
 
 DAYS = 3
@@ -265,7 +265,7 @@ def _samples(minutes, rng) -> None:
             _sample(minute + 7, "/api/orders/", rng.lognormal(math.log(140), 0.3), list_sql, rng)
         )
     prepared = [storage.prepare_sample(s) for s in samples]
-    storage.save_samples({**s, "host": "web-1"} for s in prepared)
+    live_database.save_samples({**s, "host": "web-1"} for s in prepared)
 
 
 def _sample(at: int, route: str, duration: float, statements: list[str], rng) -> dict:

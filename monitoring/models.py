@@ -1,6 +1,7 @@
 from django.db import models
 
 from config import display_time
+from monitoring import series
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
 RESOLUTIONS = [(MINUTE, "minute"), (HOUR, "hour"), (DAY, "day")]
@@ -9,7 +10,27 @@ KINDS = [("request", "request"), ("timer", "timer"), ("task", "task"), ("query",
 ALL = "*"
 
 
-class Rollup(models.Model):
+def _figure_column(figure: series.Figure) -> models.Field:
+    if figure.kind == series.HISTOGRAM:
+        # (bucket index, count) pairs, see histogram.encode.
+        return models.BinaryField(default=b"")
+    if figure.ms:
+        return models.FloatField(default=0)
+    return models.BigIntegerField(default=0)
+
+
+class SeriesFigures(models.Model):
+    """A column per figure of monitoring.series.FIGURES: the sums of a series."""
+
+    class Meta:
+        abstract = True
+
+
+for _figure in series.FIGURES:
+    SeriesFigures.add_to_class(_figure.name, _figure_column(_figure))
+
+
+class Rollup(SeriesFigures):
     """Sums of one series over one minute, hour or day.
 
     A series is (kind, name, method, status class): a route template, a custom
@@ -25,17 +46,6 @@ class Rollup(models.Model):
     name = models.CharField(max_length=255)
     method = models.CharField(max_length=10, blank=True)
     status_class = models.CharField(max_length=3, blank=True)
-    count = models.BigIntegerField(default=0)
-    errors = models.BigIntegerField(default=0)
-    sum_ms = models.FloatField(default=0)
-    max_ms = models.FloatField(default=0)
-    db_ms = models.FloatField(default=0)
-    db_max_ms = models.FloatField(default=0)
-    queries = models.BigIntegerField(default=0)
-    n_plus_one = models.BigIntegerField(default=0)
-    # Histograms of latency and DB time: (bucket index, count) pairs, see histogram.encode.
-    buckets = models.BinaryField(default=b"")
-    db_buckets = models.BinaryField(default=b"")
 
     class Meta:
         constraints = [
@@ -51,11 +61,11 @@ class Rollup(models.Model):
         ]
 
     def __str__(self):
-        series = f"{self.kind} {self.method} {self.name} {self.status_class}"
-        return f"{series} at {display_time.text(self.time)}"
+        label = f"{self.kind} {self.method} {self.name} {self.status_class}"
+        return f"{label} at {display_time.text(self.time)}"
 
 
-class LiveAggregate(models.Model):
+class LiveAggregate(SeriesFigures):
     """A process's sums for a still-open minute, on the embedded default (no Redis).
 
     Appended by each process's flush; the fold merges and deletes them in one
@@ -67,17 +77,6 @@ class LiveAggregate(models.Model):
     name = models.CharField(max_length=255)
     method = models.CharField(max_length=10, blank=True)
     status_class = models.CharField(max_length=3, blank=True)
-    count = models.BigIntegerField(default=0)
-    errors = models.BigIntegerField(default=0)
-    sum_ms = models.FloatField(default=0)
-    max_ms = models.FloatField(default=0)
-    db_ms = models.FloatField(default=0)
-    db_max_ms = models.FloatField(default=0)
-    queries = models.BigIntegerField(default=0)
-    n_plus_one = models.BigIntegerField(default=0)
-    # Histograms of latency and DB time: (bucket index, count) pairs, see histogram.encode.
-    buckets = models.BinaryField(default=b"")
-    db_buckets = models.BinaryField(default=b"")
 
     def __str__(self):
         return f"{self.kind} {self.name} at {display_time.text(self.minute)}"
@@ -143,7 +142,8 @@ class MetricTotal(models.Model):
     name = models.CharField(max_length=255)
     method = models.CharField(max_length=10, blank=True)
     status_class = models.CharField(max_length=3, blank=True)
-    # {"count", "errors", "sum_us", "db_us", "queries", "le0".."leN"} (integers)
+    # {code: n}: the /metrics counters of monitoring.series by their codes (c count, s sum
+    # µs...) and l0..lN, Prometheus latency buckets (see monitoring.storage.total_increments).
     values = models.JSONField(default=dict)
 
     class Meta:

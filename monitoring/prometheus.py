@@ -14,6 +14,7 @@ import logging
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 
 from monitoring import storage
+from monitoring.live_store import live_store
 from monitoring.recorder import REQUEST, TASK, TIMER
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def _histogram_buckets(values: dict[str, int]) -> list[tuple[str, int]]:
 class RequestMetricsCollector:
     def collect(self):
         try:
-            totals = storage.read_totals(storage.HOST)
+            totals = live_store().read_totals(storage.HOST)
         except Exception:  # /metrics keeps answering with the rest when the store is away
             log.exception("could not read the request metric totals")
             return

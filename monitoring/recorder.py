@@ -1,9 +1,10 @@
 """Per-process, in-memory aggregation of timings: the only thing the request path touches.
 
 Each process sums what it sees per (minute, kind, name, method, status class):
-count, errors, total and max time, DB time and queries, and a log-bucketed
-histogram. A background thread hands the sums to `monitoring.storage` every few
-seconds (Redis, or the database on the embedded default); nothing here does I/O.
+the figures of `monitoring.series` (count, errors, total and max time, DB time,
+queries, log-bucketed histograms...). A background thread hands the sums to
+`monitoring.storage` every few seconds (Redis, or the database on the embedded
+default); nothing here does I/O.
 Kinds: "request" (name = route template), "timer" (custom code paths), "task"
 (Celery tasks), "query" (name = the SQL text as the ORM sent it) and "queue"
 (name = route template: the time a request waited before a worker took it, when a
@@ -27,13 +28,20 @@ from django.conf import settings
 from lib.sketch import INV_LOG_GAMMA
 from lib.sketch import MIN_VALUE as MIN_VALUE_MS
 from lib.sketch import ZERO_INDEX as MIN_INDEX
+from monitoring.series import (  # noqa: F401 (the kinds are imported from here too)
+    OTHER_STATEMENT,
+    QUERY,
+    QUEUE,
+    REQUEST,
+    TASK,
+    TIMER,
+    Series,
+)
 
 log = logging.getLogger(__name__)
 
-REQUEST, TIMER, TASK, QUERY, QUEUE = "request", "timer", "task", "query", "queue"
-# Distinct SQL texts kept per flush interval; past it they are summed as one.
+# Distinct SQL texts kept per flush interval; past it they are summed as one (OTHER_STATEMENT).
 MAX_STATEMENTS = 2000
-OTHER_STATEMENT = "<other statements>"
 # Samples (slow requests, N+1) kept per process and minute, overall and per route.
 SAMPLES_PER_MINUTE = 20
 SAMPLES_PER_ROUTE_MINUTE = 3
@@ -42,42 +50,6 @@ MAX_HELD_MINUTES = 60
 
 _log = math.log
 _ceil = math.ceil
-
-
-class Series:
-    """Running sums for one (minute, kind, name, method, status class)."""
-
-    __slots__ = (
-        "count",
-        "errors",
-        "sum_ms",
-        "max_ms",
-        "db_ms",
-        "db_max_ms",
-        "queries",
-        "n_plus_one",
-        "buckets",
-        "db_buckets",
-    )
-
-    def __init__(self):
-        self.count = self.errors = self.queries = self.n_plus_one = 0
-        self.sum_ms = self.max_ms = self.db_ms = self.db_max_ms = 0.0
-        self.buckets: dict[int, int] = {}
-        self.db_buckets: dict[int, int] = {}
-
-    def merge(self, other: Series) -> None:
-        self.count += other.count
-        self.errors += other.errors
-        self.sum_ms += other.sum_ms
-        self.max_ms = max(self.max_ms, other.max_ms)
-        self.db_ms += other.db_ms
-        self.db_max_ms = max(self.db_max_ms, other.db_max_ms)
-        self.queries += other.queries
-        self.n_plus_one += other.n_plus_one
-        for target, source in ((self.buckets, other.buckets), (self.db_buckets, other.db_buckets)):
-            for key, value in source.items():
-                target[key] = target.get(key, 0) + value
 
 
 class Work:
@@ -256,6 +228,8 @@ class Recorder:
 
     def flush(self) -> bool:
         """Hand everything recorded so far to the store; keep it on failure. True if stored."""
+        # Imported here: the store's database and Redis code is not loaded with the recorder,
+        # which code being timed imports at any moment.
         from monitoring import storage
 
         with self.flush_lock:

@@ -16,7 +16,7 @@ from django.db.models.functions import TruncDay, TruncHour, TruncMinute
 from lib import sketch
 from monitoring import rollups, stats
 from monitoring.models import QueryFingerprint, RequestSample, SystemSample
-from monitoring.recorder import QUERY, QUEUE, REQUEST, TASK, TIMER, Series
+from monitoring.series import QUERY, QUEUE, REQUEST, TASK, TIMER, Series
 
 # Targets drawn on the charts and used for statuses.
 TARGET_P95_MS = 2000.0

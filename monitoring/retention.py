@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from monitoring.live_redis import LIVE_TTL_SECONDS
 from monitoring.models import (
     DAY,
     HOUR,
@@ -22,7 +23,6 @@ from monitoring.models import (
     Rollup,
     SystemSample,
 )
-from monitoring.storage import LIVE_TTL_SECONDS
 
 CHUNK = 5000
 

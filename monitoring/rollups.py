@@ -16,27 +16,14 @@ from django.conf import settings
 from django.db.models import FloatField, Func, Q
 
 from lib import sketch
-from monitoring import storage
+from monitoring import series
+from monitoring.live_store import live_store
 from monitoring.models import ALL, DAY, HOUR, MINUTE, Rollup
-from monitoring.recorder import REQUEST, Series
+from monitoring.series import REQUEST, Series
 
-COLUMNS = (
-    "time",
-    "kind",
-    "name",
-    "method",
-    "status_class",
-    "count",
-    "errors",
-    "sum_ms",
-    "max_ms",
-    "db_ms",
-    "db_max_ms",
-    "queries",
-    "n_plus_one",
-    "buckets",
-    "db_buckets",
-)
+# Read from rollup rows: the time, the series key, the counters and peaks, the histograms.
+KEY_COLUMNS = ("time", "kind", "name", "method", "status_class")
+_SCALARS = slice(len(KEY_COLUMNS), len(KEY_COLUMNS) + len(series.SCALARS))
 
 
 class Epoch(Func):
@@ -125,43 +112,34 @@ def series_filters(name, method: str | None, totals: bool) -> Q:
     return query
 
 
+def columns(histograms=series.HISTOGRAMS) -> tuple[str, ...]:
+    """The columns `_Sums.add_row` reads, with these histograms (by default all)."""
+    return (*KEY_COLUMNS, *series.SCALARS, *histograms)
+
+
 class _Sums:
     """Sums of rows for one series; histograms summed once at the end (numpy)."""
 
-    __slots__ = ("series", "buckets", "db_buckets")
+    __slots__ = ("series", "histograms")
 
     def __init__(self):
         self.series = Series()
-        self.buckets: list = []
-        self.db_buckets: list = []
+        self.histograms: dict[str, list] = {name: [] for name in series.HISTOGRAMS}
 
-    def add_row(self, row: tuple) -> None:
-        target = self.series
-        target.count += row[5]
-        target.errors += row[6]
-        target.sum_ms += row[7]
-        if row[8] > target.max_ms:
-            target.max_ms = row[8]
-        target.db_ms += row[9]
-        if row[10] > target.db_max_ms:
-            target.db_max_ms = row[10]
-        target.queries += row[11]
-        target.n_plus_one += row[12]
-        self.buckets.append(sketch.stored(row[13]))
-        if len(row) > 14:
-            self.db_buckets.append(sketch.stored(row[14]))
+    def add_row(self, row: tuple, histograms=series.HISTOGRAMS) -> None:
+        """A row of `columns(histograms)`."""
+        self.series.add_scalars(row[_SCALARS])
+        for name, stored in zip(histograms, row[_SCALARS.stop :], strict=True):
+            self.histograms[name].append(sketch.stored(stored))
 
     def add_series(self, value: Series) -> None:
-        scalars = Series()
-        scalars.merge(value)
-        scalars.buckets, scalars.db_buckets = {}, {}
-        self.series.merge(scalars)
-        self.buckets.append(sketch.as_stored(value.buckets))
-        self.db_buckets.append(sketch.as_stored(value.db_buckets))
+        self.series.add_scalars(value.scalars())
+        for name, found in self.histograms.items():
+            found.append(sketch.as_stored(getattr(value, name)))
 
     def result(self) -> Series:
-        self.series.buckets = sketch.sum_stored(self.buckets)
-        self.series.db_buckets = sketch.sum_stored(self.db_buckets)
+        for name, found in self.histograms.items():
+            setattr(self.series, name, sketch.sum_stored(found))
         return self.series
 
 
@@ -194,13 +172,14 @@ def load(
             where |= Q(kind=kind, resolution=resolution, time__gte=_dt(a), time__lt=_dt(b))
     # (The kinds are in `where` only: repeated outside, SQLite would scan by kind.)
     rows = Rollup.objects.filter(where & series_filters(name, method, totals))
+    histograms = tuple(h for h in series.HISTOGRAMS if db_histograms or h != "db_buckets")
     sums: dict[tuple, _Sums] = {}
-    for row in rows.values_list(*(COLUMNS if db_histograms else COLUMNS[:-1])):
+    for row in rows.values_list(*columns(histograms)):
         key = (row[1], row[2], row[3], row[4])
         target = sums.get(key)
         if target is None:
             target = sums[key] = _Sums()
-        target.add_row(row)
+        target.add_row(row, histograms)
     live_start = segments[0][1]
     for (_, *key), value in live(kinds, live_start, epoch(end), name, method, totals).items():
         target = sums.get(tuple(key))
@@ -234,7 +213,7 @@ def load_steps(
     )
     sums: dict[int, dict[tuple, _Sums]] = {}
     lowest = _floor(epoch(start), step)
-    for row in rows.values_list(*COLUMNS):
+    for row in rows.values_list(*columns()):
         bucket = max(_floor(epoch(row[0]), step), lowest)
         series = sums.setdefault(bucket, {})
         key = (row[1], row[2], row[3], row[4])
@@ -256,7 +235,7 @@ def load_steps(
 
 def live(kinds, start: int, end: int, name, method, totals) -> dict[tuple, Series]:
     """Live minutes matching the same filters (all-routes totals summed on the fly)."""
-    found = storage.live_series(kinds, start, end)
+    found = live_store().live_series(kinds, start, end)
     out: dict[tuple, Series] = {}
     for (minute, kind, series_name, series_method, status), value in found.items():
         if totals:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lib.sketch import percentiles
-from monitoring.recorder import Series
+from monitoring.series import Series
 
 
 def summarize(value: Series) -> dict:

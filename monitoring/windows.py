@@ -13,7 +13,6 @@ slice maximum, and the histograms a percentile needs from one bincount.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -23,12 +22,10 @@ from lib import sketch
 from monitoring import rollups
 from monitoring.models import Rollup
 from monitoring.sample_windows import merge_spans
+from monitoring.series import COUNTERS, HISTOGRAMS, PEAKS, SCALARS
 
 # The live minutes, summed over the whole window like a resolution of their own.
 LIVE = 0
-COUNTERS = ("count", "errors", "sum_ms", "db_ms")
-PEAKS = ("max_ms", "db_max_ms")
-HISTOGRAMS = ("buckets", "db_buckets")
 # (resolution, start, end): rows of that resolution starting in [start, end), epoch seconds.
 Span = tuple[int, int, int]
 
@@ -62,25 +59,25 @@ def read(
         for resolution, a, b in merged:
             if resolution != LIVE:
                 where |= Q(kind=kind, resolution=resolution, time__gte=_dt(a), time__lt=_dt(b))
-    # Columns: resolution, time, the series key (4), counters, peaks, then histograms.
+    # Columns: resolution, time, the series key (4), counters and peaks, then histograms.
+    first_histogram = 6 + len(SCALARS)
     rows: list[tuple] = []
     if where:
         stored_columns = [column for column in HISTOGRAMS if column in histograms]
         found = Rollup.objects.filter(where & rollups.series_filters(name, None, totals))
         fields = ["resolution", "epoch", "kind", "name", "method", "status_class"]
-        fields += [*COUNTERS, *PEAKS, *stored_columns]
+        fields += [*SCALARS, *stored_columns]
         for row in found.annotate(epoch=rollups.Epoch("time")).values_list(*fields):
-            stored = dict(zip(stored_columns, row[12:], strict=True))
-            rows.append(row[:12] + tuple(stored.get(h) for h in HISTOGRAMS))
+            stored = dict(zip(stored_columns, row[first_histogram:], strict=True))
+            rows.append(row[:first_histogram] + tuple(stored.get(h) for h in HISTOGRAMS))
     live = [(a, b) for resolution, a, b in merged if resolution == LIVE]
     if live:
         start, end = min(a for a, _ in live), max(b for _, b in live)
         for (minute, *key), value in rollups.live(kinds, start, end, name, None, totals).items():
-            figures = tuple(getattr(value, column) for column in COUNTERS + PEAKS)
             hists = tuple(
                 sketch.encode(getattr(value, h)) if h in histograms else None for h in HISTOGRAMS
             )
-            rows.append((LIVE, minute, *key, *figures, *hists))
+            rows.append((LIVE, minute, *key, *value.scalars(), *hists))
     if not rows:
         return Rows([], {}, oldest_minute)
     columns = list(zip(*rows, strict=True))
@@ -90,10 +87,8 @@ def read(
     )
     resolutions = np.array(columns[0], dtype=np.int64)
     moments = np.rint(np.array(columns[1], dtype=np.float64)).astype(np.int64)
-    figures = {
-        c: np.array(columns[6 + i], dtype=np.float64) for i, c in enumerate(COUNTERS + PEAKS)
-    }
-    records = {c: columns[12 + i] for i, c in enumerate(HISTOGRAMS)}
+    figures = {c: np.array(columns[6 + i], dtype=np.float64) for i, c in enumerate(SCALARS)}
+    records = {c: columns[first_histogram + i] for i, c in enumerate(HISTOGRAMS)}
     tables = {}
     for resolution in np.unique(resolutions).tolist():
         chosen = np.flatnonzero(resolutions == resolution)
@@ -164,19 +159,16 @@ class _Table:
         return int(lo), int(hi)
 
 
-@dataclass
 class Sums:
-    """One group's sums over a window, and the histograms asked for (dense, from `base`)."""
+    """One group's sums over a window: an attribute per counter and peak of
+    monitoring.series, and the histograms asked for (dense, from `base`)."""
 
-    count: float = 0.0
-    errors: float = 0.0
-    sum_ms: float = 0.0
-    db_ms: float = 0.0
-    max_ms: float = 0.0
-    db_max_ms: float = 0.0
-    histograms: dict = field(default_factory=dict)
-    # Requests of one status class, for sources that need a share of them (4xx).
-    share: float = 0.0
+    def __init__(self):
+        for name in SCALARS:
+            setattr(self, name, 0.0)
+        self.histograms: dict = {}
+        # Requests of one status class, for sources that need a share of them (4xx).
+        self.share = 0.0
 
     def percentile(self, name: str, q: float) -> float | None:
         """As `sketch.percentile` answers for the summed histogram `name`."""
@@ -216,7 +208,7 @@ class Rows:
         names the histograms to add up as well ("buckets", "db_buckets").
         """
         picked = np.flatnonzero(chosen)
-        per_series = {name: np.zeros(len(picked)) for name in COUNTERS + PEAKS}
+        per_series = {name: np.zeros(len(picked)) for name in SCALARS}
         runs: dict[str, list] = {name: [] for name in histograms}
         for resolution, a, b in spans(start, end, self.oldest_minute):
             table = self.tables.get(resolution)

@@ -5,7 +5,8 @@ import time
 import pytest
 
 from config.redis_client import get_redis
-from monitoring import fold, storage
+from monitoring import fold, live_redis
+from monitoring.live_store import live_store
 from monitoring.models import ALL, DAY, HOUR, MINUTE, FoldBatch, LiveAggregate, Rollup
 from monitoring.recorder import REQUEST
 from tests.monitoring.conftest import database_url_for_subprocess
@@ -79,16 +80,17 @@ def test_a_flush_while_redis_is_unreachable_goes_to_the_database(recorder, setti
     assert total("/a/") == 4
 
 
+@pytest.mark.redis
 @pytest.mark.django_db
 def test_live_minutes_are_read_from_redis_alone_while_it_answers(
     recorder, django_assert_num_queries, monkeypatch
 ):
-    monkeypatch.setattr(storage, "_unmarked_database_sums", False)  # no earlier outage
+    monkeypatch.setattr(live_store(), "unmarked_database_sums", False)  # no earlier outage
     record(recorder, "/a/", 5)
     assert recorder.flush() is True
     now = int(time.time())
     with django_assert_num_queries(0):
-        live = storage.live_series({REQUEST}, now - 600, now + 60)
+        live = live_store().live_series({REQUEST}, now - 600, now + 60)
     assert sum(v.count for k, v in live.items() if k[2] == "/a/") == 5
 
 
@@ -108,7 +110,7 @@ def test_sums_written_to_the_database_while_redis_was_away_are_read_once_it_is_b
     record(recorder, "/a/", 3)
     assert recorder.flush() is True  # to Redis, saying the database holds sums too
     now = int(time.time())
-    live = storage.live_series({REQUEST}, now - 600, now + 60)
+    live = live_store().live_series({REQUEST}, now - 600, now + 60)
     assert sum(v.count for k, v in live.items() if k[2] == "/a/") == 7
     fold.fold(now=later())
     assert total("/a/") == 7
@@ -162,21 +164,21 @@ def test_a_worker_killed_mid_fold_neither_loses_nor_double_counts(recorder, scri
     result = run_python(script.format(now=later()), env)
     assert result.returncode == -9, result.stderr
     redis = get_redis()
-    assert len(redis.smembers(storage.key("pending"))) == 1  # claimed, not finished
+    assert len(redis.smembers(live_redis.key("pending"))) == 1  # claimed, not finished
     died_before_commit = script is KILL_INSIDE_TRANSACTION
     assert FoldBatch.objects.count() == (0 if died_before_commit else 1)
     # Killed before the commit: nothing. After: the first minute, not yet deleted from Redis.
     assert total() == (0 if died_before_commit else 4)
 
-    lock = storage.key("fold-lock")
-    assert 0 < redis.ttl(lock) <= fold.LOCK_SECONDS  # the dead worker's lock expires ...
+    lock = live_redis.key("fold-lock")
+    assert 0 < redis.ttl(lock) <= live_redis.LOCK_SECONDS  # the dead worker's lock expires ...
     redis.delete(lock)  # ... now, rather than in two minutes
     fold.fold(now=later())
     fold.fold(now=later())
     assert total("/a/") == 6 and total("/b/") == 4 and total() == 10
     assert total(ALL, HOUR) == total(ALL, DAY) == 10
-    assert redis.smembers(storage.key("pending")) == set()
-    assert redis.smembers(storage.key("minutes")) == set()
+    assert redis.smembers(live_redis.key("pending")) == set()
+    assert redis.smembers(live_redis.key("minutes")) == set()
 
 
 @pytest.mark.redis
@@ -189,11 +191,11 @@ def test_a_claimed_minute_stays_visible_until_it_is_folded(recorder):
     record(recorder, "/a/", 3)
     recorder.flush()
     client = get_redis()
-    minute = int(next(iter(client.smembers(storage.key("minutes")))))
-    processing = storage.key("proc", "f" * 32, minute)
-    client.rename(storage.key("live", minute), processing)
-    client.srem(storage.key("minutes"), minute)
-    client.sadd(storage.key("pending"), processing)
+    minute = int(next(iter(client.smembers(live_redis.key("minutes")))))
+    processing = live_redis.key("proc", "f" * 32, minute)
+    client.rename(live_redis.key("live", minute), processing)
+    client.srem(live_redis.key("minutes"), minute)
+    client.sadd(live_redis.key("pending"), processing)
     now = datetime.now(UTC)
     window = (now - timedelta(hours=1), now + timedelta(minutes=1))
     assert rollups.load({REQUEST}, *window)[(REQUEST, "/a/", "GET", "2xx")].count == 3
