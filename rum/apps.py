@@ -7,7 +7,10 @@ class RumConfig(AppConfig):
 
     def ready(self):
         from config.metrics import register_collector
-        from rum import sites  # noqa: F401  (cache invalidation on site changes)
+        from rum import (
+            sites,  # noqa: F401  (cache invalidation on site changes)
+            tasks,  # noqa: F401  (web processes ask for drains by the task's name)
+        )
         from rum.metrics import QueueCollector
 
         register_collector(QueueCollector())

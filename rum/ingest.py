@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
-from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
 from django.utils.dateparse import parse_datetime
 
@@ -84,7 +83,10 @@ class Accepted:
 
 def accept(beacon: Accepted) -> str:
     """Take an accepted beacon; answer how: "queued" (for a drain) or "stored" (directly)."""
-    return queue().put(beacon)
+    if queue().put(beacon):
+        return "queued"
+    insert_rows(beacon.rows())
+    return "stored"
 
 
 def decode(payload: bytes | str) -> list[Sequence]:
@@ -294,10 +296,6 @@ def _create_rows(rows: Iterable[Sequence]) -> tuple[int, dict[int, list[bytes]]]
     Event.objects.bulk_create(fresh, batch_size=500)
     new = ((e.site_id, [getattr(e, c) for c in _ROLLUP_COLUMNS]) for e in fresh)
     return len(events), _new_events(new)
-
-
-def lease_seconds() -> float:
-    return settings.RUM_CLAIM_LEASE_SECONDS
 
 
 def drain(max_seconds: float = 50.0, linger: float = 0.0) -> int:

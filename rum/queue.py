@@ -8,31 +8,19 @@ Callers speak only to the `Queue` that `queue()` answers, never to a backend.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
 
+from rum.queue_database import Batch, QueueUnavailable, database_queue
 
-class QueueUnavailable(Exception):
-    """The queue could not be asked (Redis unreachable): nothing was taken or changed."""
-
-
-@dataclass(frozen=True)
-class Batch:
-    """Queued beacons (their payloads, see `ingest.Accepted.payload`) taken by one drain."""
-
-    ids: list
-    payloads: list[bytes]
-    stale: bool = False  # taken over from a worker that died holding it
-
-    def __len__(self) -> int:
-        return len(self.ids)
+__all__ = ["Batch", "Queue", "QueueUnavailable", "queue"]
 
 
 class Queue(Protocol):
-    def put(self, beacon) -> str:
-        """Take an accepted beacon; answer "queued" or "stored" (inserted at once)."""
+    def put(self, beacon) -> bool:
+        """Queue an accepted beacon; False if it was not (no Redis, or Redis unreachable):
+        the caller then inserts it at once."""
 
     def take(self, count: int) -> Batch | None:
         """Up to `count` beacons, a dead worker's first; None when none wait or drains pause."""
@@ -52,6 +40,4 @@ def queue() -> Queue:
         from rum.queue_redis import redis_queue
 
         return redis_queue
-    from rum.queue_database import database_queue
-
     return database_queue

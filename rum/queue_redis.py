@@ -28,10 +28,11 @@ import time
 from collections.abc import Iterable
 
 import redis
+from celery import current_app
+from django.conf import settings
 
 from config.redis_client import get_redis, redis_key
-from rum.queue import Batch, QueueUnavailable
-from rum.queue_database import database_queue
+from rum.queue_database import Batch, QueueUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +74,7 @@ def queue_keys() -> list[str]:
 
 
 def lease_ms() -> int:
-    from rum.ingest import lease_seconds
-
-    return int(lease_seconds() * 1000)
+    return int(settings.RUM_CLAIM_LEASE_SECONDS * 1000)
 
 
 # Atomic, so that a consumer that reads between the look and the delete loses nothing:
@@ -126,7 +125,7 @@ class RedisQueue:
     def __init__(self):
         self._tidied_at = 0.0  # time.monotonic() of the last `_tidy`
 
-    def put(self, beacon) -> str:
+    def put(self, beacon) -> bool:
         try:
             # A drain clears the flag before each batch: beacons added before the flag is
             # found set are taken by the pending drain, later ones ask for the next. The flag
@@ -137,10 +136,10 @@ class RedisQueue:
             _, kicked = pipe.execute()
         except redis.RedisError as exc:
             log.warning("Redis unreachable (%s): writing a beacon's events directly", exc)
-            return database_queue.put(beacon)
+            return False
         if kicked:
             _request_drain()
-        return "queued"
+        return True
 
     @_unavailable_on_redis_error
     def take(self, count: int) -> Batch | None:
@@ -248,10 +247,9 @@ def _batch(entries: list, stale: bool = False) -> Batch | None:
 
 
 def _request_drain() -> None:
-    from rum.tasks import drain_events
-
     try:
-        drain_events.delay()
+        # By name: the task module imports the drain, which imports this one.
+        current_app.tasks["rum.drain_events"].delay()
     except Exception:  # the beacons are safe in Redis; beat's drain will take them
         log.exception("could not send the RUM drain task")
 

@@ -31,10 +31,7 @@ FRAME_EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 # Known circles, allowed until they are taken apart: a circle within one of these passes,
 # one that reaches further does not.
-KNOWN_CYCLES: dict[str, frozenset[str]] = {
-    "monitoring recorder <-> storage": frozenset({"monitoring.recorder", "monitoring.storage"}),
-    "rum ingest <-> tasks <-> rollups": frozenset({"rum.ingest", "rum.tasks", "rum.rollups"}),
-}
+KNOWN_CYCLES: dict[str, frozenset[str]] = {}
 
 
 @dataclass(frozen=True)
