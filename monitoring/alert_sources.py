@@ -3,8 +3,8 @@ Celery failures (from the rollups, per minute), and CPU, memory, disk (system sa
 
 `evaluate` reads what every query of a tick needs in one database query (two
 for disks, one more when a host fell silent), plus the live, unfolded minutes:
-only the rows that tile each window (monitoring.windows for rollups,
-monitoring.sample_windows for system samples), so a rule with a window of a
+only the rows that tile each window (monitoring.alert_rollup_windows for rollups,
+monitoring.alert_sample_windows for system samples), so a rule with a window of a
 week costs a few hundred rows, not ten thousand minutes. `load` reads a whole
 span for the backtest; `compute` is pure. Request figures are summed from whole
 minutes up to the moment of the tick: the minute it falls in counts as far as
@@ -28,7 +28,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from alerts.sources import Labels, MetricSource, Query, register
-from monitoring import rollups, sample_windows, windows
+from monitoring import alert_rollup_windows, alert_sample_windows, rollup_reads
 from monitoring.models import DAY, HOUR, MINUTE, Rollup, SystemSample
 from monitoring.recorder import REQUEST, TASK
 
@@ -58,7 +58,7 @@ class _RolledUpSource(MetricSource):
     """A source over the rollups of one kind; the labels map to series fields.
 
     `evaluate` reads only the rows that tile each window ending at the tick
-    (monitoring.windows); `load`, for a backtest, reads every row of its span.
+    (monitoring.alert_rollup_windows); `load`, for a backtest, reads every row of its span.
     Both go through the same `compute`.
     """
 
@@ -75,21 +75,23 @@ class _RolledUpSource(MetricSource):
     def evaluate(self, queries: Sequence[Query], now: datetime) -> list[dict[Labels, float]]:
         if not queries:
             return []
-        oldest = rollups.minute_floor()
+        oldest = rollup_reads.minute_floor()
         wanted = set()
         for query in queries:
             start, end, _ = _window(query, now)
-            wanted.update(windows.spans(start, end, oldest))
-        data = windows.read({self.kind}, wanted, oldest, **self._needs(queries))
+            wanted.update(alert_rollup_windows.spans(start, end, oldest))
+        data = alert_rollup_windows.read({self.kind}, wanted, oldest, **self._needs(queries))
         return [self.compute(data, query, now) for query in queries]
 
     def load(self, queries: Sequence[Query], start: datetime, end: datetime) -> Any:
-        first = rollups.epoch(start) // MINUTE * MINUTE
-        last = math.ceil(rollups.epoch(end) / MINUTE) * MINUTE
+        first = rollup_reads.epoch(start) // MINUTE * MINUTE
+        last = math.ceil(rollup_reads.epoch(end) / MINUTE) * MINUTE
         wanted = [(resolution, first // resolution * resolution, last)
                   for resolution in (MINUTE, HOUR, DAY)]  # fmt: skip
-        wanted.append((windows.LIVE, first // HOUR * HOUR, last))
-        return windows.read({self.kind}, wanted, rollups.minute_floor(), **self._needs(queries))
+        wanted.append((alert_rollup_windows.LIVE, first // HOUR * HOUR, last))
+        return alert_rollup_windows.read(
+            {self.kind}, wanted, rollup_reads.minute_floor(), **self._needs(queries)
+        )
 
     def _needs(self, queries: Sequence[Query]) -> dict:
         """The narrowest read serving every query: totals, some names, or everything."""
@@ -136,7 +138,7 @@ class _RolledUpSource(MetricSource):
         return ()
 
     @abc.abstractmethod
-    def value(self, sums: windows.Sums, query: Query, minutes: float) -> float | None:
+    def value(self, sums: alert_rollup_windows.Sums, query: Query, minutes: float) -> float | None:
         """The query's figure from the sums of one label set (count > 0) over `minutes` read."""
 
     def label_values(self, name: str) -> list[str]:
@@ -267,7 +269,7 @@ class _SystemSource(MetricSource):
             return []
         samples, hours = [], []
         for query in queries:
-            spans = sample_windows.tiling((now - query.window).timestamp(), now.timestamp())
+            spans = alert_sample_windows.tiling((now - query.window).timestamp(), now.timestamp())
             samples += spans[0]
             hours += spans[1]
         data = self._read(queries, samples, hours)
@@ -281,7 +283,9 @@ class _SystemSource(MetricSource):
     def _read(self, queries, samples, hours):
         wanted = {q.params.get("host") for q in queries}
         hosts = None if None in wanted else wanted
-        return sample_windows.read(samples, hours, hosts, self.values, self.field, self.hourly)
+        return alert_sample_windows.read(
+            samples, hours, hosts, self.values, self.field, self.hourly
+        )
 
     def values(self, raw) -> list[tuple[dict, float]]:
         """(extra labels, value) pairs a sample holds: one, or one per mount for disks."""

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from config import page_cache
 from config.api import Query, staff_with
-from monitoring import reports
+from monitoring import queries
 from monitoring.dashboards import PERMISSION
 from monitoring.formats import worst
 
@@ -119,9 +119,9 @@ class OverviewView(_ReadView):
 
     def body(self, query) -> dict:
         start, end = query.window()
-        summary = reports.overview(start, end)
+        summary = queries.overview(start, end)
         step = 300 if query.validated_data["hours"] <= 24 else 3600
-        frame = reports.timeline(start, end, step)
+        frame = queries.timeline(start, end, step)
         series = [
             {
                 "time": row.time,
@@ -149,7 +149,7 @@ class EndpointsView(_ReadView):
     def get(self, request):
         query = self.query(EndpointsQuery)
         start, end = query.window()
-        rows = reports.endpoints(start, end, route=query.validated_data.get("route"))
+        rows = queries.endpoints(start, end, route=query.validated_data.get("route"))
         rows = [{**r, "throughput_per_minute": r["throughput"]} for r in rows]
         return Response(EndpointSerializer(rows[: query.validated_data["limit"]], many=True).data)
 
@@ -158,11 +158,11 @@ class SystemView(_ReadView):
     @extend_schema(responses=HostSerializer(many=True), tags=["monitoring"])
     def get(self, request):
         hosts = []
-        for sample in reports.latest_per_host():
+        for sample in queries.latest_per_host():
             statuses = [
-                reports.level(sample.cpu_percent, "cpu"),
-                reports.level(sample.memory_percent, "memory"),
-                reports.level(sample.disk_percent, "disk"),
+                queries.level(sample.cpu_percent, "cpu"),
+                queries.level(sample.memory_percent, "memory"),
+                queries.level(sample.disk_percent, "disk"),
             ]
             hosts.append({**vars(sample), "status": worst(statuses)})
         return Response(HostSerializer(hosts, many=True).data)

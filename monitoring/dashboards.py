@@ -1,5 +1,5 @@
 """Performance, route, statement and System pages, and the overview card. Thin views:
-queries in monitoring.reports, figures in monitoring.charts, formats in monitoring.formats.
+queries in monitoring.queries, figures in monitoring.charts, formats in monitoring.formats.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from config import dashboards
-from monitoring import charts, explain, reports
+from monitoring import charts, explain, queries
 from monitoring.formats import (
     count,
     decimal,
@@ -63,29 +63,29 @@ def live_missing_banner(request):
 @dashboards.page("performance", "Performance", permission=PERMISSION, order=10)
 def performance(request, ctx):
     tr = ctx.time_range
-    summary = reports.overview(tr.start, tr.end)
-    frame = reports.timeline(tr.start, tr.end, tr.step_seconds)
-    rows = reports.endpoints(tr.start, tr.end)
+    summary = queries.overview(tr.start, tr.end)
+    frame = queries.timeline(tr.start, tr.end, tr.step_seconds)
+    rows = queries.endpoints(tr.start, tr.end)
     for row in rows:
         row["url"] = page_url("performance-route", tr, route=row["route"], method=row["method"])
         row["n_plus_one_flag"] = "N+1" if row["n_plus_one"] else ""
         row["p95_css"] = latency_css(row["p95_ms"])
         row["error_css"] = error_css(row["error_rate"])
-    statements = reports.statements(tr.start, tr.end)
+    statements = queries.statements(tr.start, tr.end)
     for row in statements:
         row["url"] = page_url("performance-query", tr, fingerprint=row["fingerprint"])
     tables = [
         endpoints_table(rows),
         statements_table(statements),
-        code_paths_table(reports.code_paths(tr.start, tr.end)),
+        code_paths_table(queries.code_paths(tr.start, tr.end)),
     ]
     figures = [
-        charts.latency(frame, reports.TARGET_P95_MS),
+        charts.latency(frame, queries.TARGET_P95_MS),
         charts.throughput(frame),
-        charts.error_rate(frame, reports.TARGET_ERROR_RATE),
-        charts.db_time(frame, reports.TARGET_DB_P95_MS),
+        charts.error_rate(frame, queries.TARGET_ERROR_RATE),
+        charts.db_time(frame, queries.TARGET_DB_P95_MS),
     ]
-    cards = [*summary_cards(summary), queue_card(reports.queue_time(tr.start, tr.end))]
+    cards = [*summary_cards(summary), queue_card(queries.queue_time(tr.start, tr.end))]
     context = {"cards": cards, "figures": figures}
     return ctx.render("monitoring/performance.html", context, tables=tables)
 
@@ -119,33 +119,33 @@ def queue_card(queue: dict) -> dashboards.Card:
 def latency_css(value) -> str:
     if value is None:
         return ""
-    return "critical" if value > reports.TARGET_P95_MS else ""
+    return "critical" if value > queries.TARGET_P95_MS else ""
 
 
 def error_css(value) -> str:
     if value is None:
         return ""
-    return "critical" if value > reports.TARGET_ERROR_RATE else ""
+    return "critical" if value > queries.TARGET_ERROR_RATE else ""
 
 
 def latency_status(p95) -> str:
     if p95 is None:
         return "nodata"
-    target = reports.TARGET_P95_MS
+    target = queries.TARGET_P95_MS
     return "critical" if p95 > target else "warning" if p95 > target / 2 else "good"
 
 
 def error_status(rate_value) -> str:
     if rate_value is None:
         return "nodata"
-    target = reports.TARGET_ERROR_RATE
+    target = queries.TARGET_ERROR_RATE
     return "critical" if rate_value > target else "warning" if rate_value > target / 2 else "good"
 
 
 def db_status(p95) -> str:
     if p95 is None:
         return "nodata"
-    target = reports.TARGET_DB_P95_MS
+    target = queries.TARGET_DB_P95_MS
     return "critical" if p95 > target else "warning" if p95 > target / 2 else "good"
 
 
@@ -167,13 +167,13 @@ def summary_cards(summary: dict) -> list[dashboards.Card]:
                 ("p99", ms(summary["p99_ms"])),
                 ("max", ms(summary["max_ms"])),
             ],
-            note=f"Target: p95 under {ms(reports.TARGET_P95_MS)}.",
+            note=f"Target: p95 under {ms(queries.TARGET_P95_MS)}.",
         ),
         dashboards.Card(
             "Errors",
             error_status(summary["error_rate"]),
             [("5xx rate", pct(summary["error_rate"])), ("5xx", count(summary["errors"]))],
-            note=f"Target: under {pct(reports.TARGET_ERROR_RATE)}.",
+            note=f"Target: under {pct(queries.TARGET_ERROR_RATE)}.",
         ),
         dashboards.Card(
             "Database",
@@ -184,7 +184,7 @@ def summary_cards(summary: dict) -> list[dashboards.Card]:
                 ("share of time", pct(summary["db_share"])),
                 ("queries/request", f"{summary['queries_per_request']:.1f}"),
             ],
-            note=f"Target: p95 under {ms(reports.TARGET_DB_P95_MS)}.",
+            note=f"Target: p95 under {ms(queries.TARGET_DB_P95_MS)}.",
         ),
     ]
 
@@ -199,12 +199,12 @@ def performance_route(request, ctx):
         return bad_request(ctx, "Which route? Add ?route=<route template>, e.g. /api/orders/.")
     if method and method not in METHODS:
         return bad_request(ctx, f"Unknown method {method!r}; use one of {', '.join(METHODS)}.")
-    summary = reports.route_summary(tr.start, tr.end, route, method)
-    frame = reports.timeline(tr.start, tr.end, tr.step_seconds, route=route, method=method)
-    samples = reports.samples(tr.start, tr.end, route, method)
-    findings = reports.n_plus_one_findings(tr.start, tr.end, route, method)
+    summary = queries.route_summary(tr.start, tr.end, route, method)
+    frame = queries.timeline(tr.start, tr.end, tr.step_seconds, route=route, method=method)
+    samples = queries.samples(tr.start, tr.end, route, method)
+    findings = queries.n_plus_one_findings(tr.start, tr.end, route, method)
     tables = [
-        breakdown_table(reports.status_breakdown(tr.start, tr.end, route, method)),
+        breakdown_table(queries.status_breakdown(tr.start, tr.end, route, method)),
         samples_table(samples),
         findings_table(findings),
     ]
@@ -216,10 +216,10 @@ def performance_route(request, ctx):
         "filters_html": method_filter(method),
         "cards": route_cards(summary),
         "figures": [
-            charts.latency_histogram(reports.route_histogram(tr.start, tr.end, route, method)),
-            charts.latency(frame, reports.TARGET_P95_MS),
+            charts.latency_histogram(queries.route_histogram(tr.start, tr.end, route, method)),
+            charts.latency(frame, queries.TARGET_P95_MS),
             charts.throughput(frame),
-            charts.db_time(frame, reports.TARGET_DB_P95_MS),
+            charts.db_time(frame, queries.TARGET_DB_P95_MS),
         ],
         "samples": samples,
         "findings": findings,
@@ -275,8 +275,8 @@ def performance_query(request, ctx):
         "explainable": explain.can_explain(statement.statement),
         "plan": plan,
         "plan_error": plan_error,
-        "cards": statement_cards(reports.statement_summary(tr.start, tr.end, fingerprint)),
-        "figures": [charts.statement_time(reports.statement_timeline(tr, fingerprint))],
+        "cards": statement_cards(queries.statement_summary(tr.start, tr.end, fingerprint)),
+        "figures": [charts.statement_time(queries.statement_timeline(tr, fingerprint))],
     }
     return ctx.render("monitoring/query.html", context)
 
@@ -304,11 +304,11 @@ def statement_cards(summary: dict | None) -> list[dashboards.Card]:
 def system(request, ctx):
     tr = ctx.time_range
     host = request.GET.get("host", "").strip() or None
-    latest = reports.latest_per_host(tr.end, host)
-    frame = reports.system_timeline(tr.start, tr.end, tr.step_seconds, host)
+    latest = queries.latest_per_host(tr.end, host)
+    frame = queries.system_timeline(tr.start, tr.end, tr.step_seconds, host)
     limits = {
         kind: ((warning, f"warning {warning:g} %"), (critical, f"critical {critical:g} %"))
-        for kind, (warning, critical) in reports.SYSTEM_THRESHOLDS.items()
+        for kind, (warning, critical) in queries.SYSTEM_THRESHOLDS.items()
     }
     context = {
         "cards": [host_card(s) for s in latest],
@@ -324,7 +324,7 @@ def system(request, ctx):
 
 
 def host_filter(selected: str | None):
-    hosts = reports.latest_per_host()
+    hosts = queries.latest_per_host()
     options = format_html_join(
         "",
         '<option value="{}"{}>{}</option>',
@@ -337,9 +337,9 @@ def host_filter(selected: str | None):
 
 def host_card(sample) -> dashboards.Card:
     statuses = {
-        "cpu": reports.level(sample.cpu_percent, "cpu"),
-        "memory": reports.level(sample.memory_percent, "memory"),
-        "disk": reports.level(sample.disk_percent, "disk"),
+        "cpu": queries.level(sample.cpu_percent, "cpu"),
+        "memory": queries.level(sample.memory_percent, "memory"),
+        "disk": queries.level(sample.disk_percent, "disk"),
     }
     fullest = max(sample.disks.items(), key=lambda item: item[1], default=None)
     return dashboards.Card(
@@ -358,8 +358,8 @@ def host_card(sample) -> dashboards.Card:
 # --- The overview card ------------------------------------------------------------------
 @dashboards.card("monitoring", "Performance", permission="core.view_overview", order=10)
 def overview_card(request, time_range):
-    summary = reports.overview(time_range.start, time_range.end)
-    system_summary = reports.system_summary(time_range.start, time_range.end)
+    summary = queries.overview(time_range.start, time_range.end)
+    system_summary = queries.system_summary(time_range.start, time_range.end)
     if not summary["requests"] and not system_summary:
         return None
     statuses = []

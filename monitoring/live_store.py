@@ -4,7 +4,7 @@ The choice is made here, once: `live_store()`. Both stores answer the same
 protocol, `LiveStore`; the Redis one falls back to the database one while Redis
 is unreachable. monitoring.storage prepares what a flush hands over, the fold
 (monitoring.fold) adds claimed batches to the rollups, and the readers
-(monitoring.rollups, /metrics, the dashboards' warning) ask the store.
+(monitoring.rollup_reads, /metrics, the dashboards' warning) ask the store.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from config.tables import Column, Table
-from monitoring import reports
+from monitoring import queries
 from monitoring.formats import (
     bytes_per_second,
     count,
@@ -152,8 +152,8 @@ def hosts_table(latest) -> Table:
             "rss": s.process_rss,
             "open_files": s.process_open_files,
             "db_connections": s.db_connections,
-            "cpu_css": reports.level(s.cpu_percent, "cpu"),
-            "memory_css": reports.level(s.memory_percent, "memory"),
+            "cpu_css": queries.level(s.cpu_percent, "cpu"),
+            "memory_css": queries.level(s.memory_percent, "memory"),
         }
         for s in latest
     ]

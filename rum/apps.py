@@ -11,6 +11,6 @@ class RumConfig(AppConfig):
             sites,  # noqa: F401  (cache invalidation on site changes)
             tasks,  # noqa: F401  (web processes ask for drains by the task's name)
         )
-        from rum.metrics import QueueCollector
+        from rum.prometheus import QueueCollector
 
         register_collector(QueueCollector())

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.utils import timezone
 
-from rum import ingest, rollups, vitals
+from rum import fold, ingest, vitals
 from rum.models import Event, Site
 from rum.views import DEMO_SITE_NAME
 
@@ -74,7 +74,7 @@ def load(stdout) -> None:
         rows.extend(hour_rows(site.id, hour, now))
         hour += HOUR
     ingest.insert_rows(rows)
-    rolled_up = rollups.drain_inbox()
+    rolled_up = fold.drain_inbox()
     stdout.write(
         f"  RUM: site {site.name!r} (key {site.public_key}), {len(rows)} events generated, "
         f"{rolled_up} rolled up; demo page at {settings.SITE_URL}/rum/demo/"

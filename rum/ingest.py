@@ -27,7 +27,7 @@ import orjson
 from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
 from django.utils.dateparse import parse_datetime
 
-from rum import rollups
+from rum import fold
 from rum.beacon import scrubbed_rows
 from rum.models import Event
 from rum.queue import Batch, Queue, QueueUnavailable, queue
@@ -119,7 +119,7 @@ def _insert(rows: Iterable[Sequence]) -> int:
             count, new_events = _copy_rows(rows)
         else:
             count, new_events = _create_rows(rows)
-        rollups.queue(new_events)
+        fold.queue(new_events)
     return count
 
 
@@ -236,7 +236,7 @@ def _stored_twice(keys: set[tuple[int, str]], moments: set) -> bool:
         return cursor.fetchone() is not None
 
 
-# What the rollup reads of an event (rollups.inbox_item's arguments).
+# What the rollup reads of an event (fold.inbox_item's arguments).
 _ROLLUP_COLUMNS = ("page_view_id", "kind", "name", "value", "page", "device", "received_at")
 _rollup_values = operator.itemgetter(*(COLUMNS.index(c) for c in _ROLLUP_COLUMNS))
 _KIND = _ROLLUP_COLUMNS.index("kind")
@@ -247,8 +247,8 @@ def _new_events(rows: Iterable[tuple[int, Sequence]]) -> dict[int, list[bytes]]:
     items: dict[int, list[bytes]] = {}
     for site_id, values in rows:
         site_items = items.setdefault(site_id, [])
-        if values[_KIND] in rollups.ROLLED_UP:
-            site_items.append(rollups.inbox_item(*values))
+        if values[_KIND] in fold.ROLLED_UP:
+            site_items.append(fold.inbox_item(*values))
     return items
 
 
@@ -279,8 +279,8 @@ def _copy_into(
                     keys.add((row[_SITE], row[_KEY]))
                 moments.add(moment)
             site_items = items.setdefault(row[_SITE], [])
-            if row[_KIND_COLUMN] in rollups.ROLLED_UP:
-                site_items.append(rollups.inbox_item(*_rollup_values(row)))
+            if row[_KIND_COLUMN] in fold.ROLLED_UP:
+                site_items.append(fold.inbox_item(*_rollup_values(row)))
             count += 1
     return count, moments, items
 

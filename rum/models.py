@@ -175,7 +175,7 @@ class RollupInbox(models.Model):
 
     Written in the insert's transaction, so a row is there exactly when its events are.
     `events` is a JSON array of [page_view_id, kind, name, value, page, device,
-    received_at] (see `rum.rollups.inbox_item`): the rollup reads these, not rum_event.
+    received_at] (see `rum.fold.inbox_item`): the rollup reads these, not rum_event.
     The site's foreign key, checked at commit, also refuses a deleted site's beacons.
     """
 
@@ -191,7 +191,7 @@ class PageView(models.Model):
     """What the rollups know of one page view: folded from its events, in any order.
 
     Every field is a minimum or a maximum over the page view's events, so folding an
-    event twice, or events in any order, gives the same row (see `rum.rollups`).
+    event twice, or events in any order, gives the same row (see `rum.fold`).
     """
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, db_index=False)

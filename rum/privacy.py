@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from config import audit
-from rum import rollups
+from rum import fold
 from rum.models import Event
 
 
@@ -18,13 +18,11 @@ def forget_sessions(session_ids: Iterable[str]) -> int:
         return 0
     events = Event.objects.filter(session_id__in=sessions)
     with transaction.atomic():
-        rollups.lock()
+        fold.lock()
         touched = list(
-            events.filter(kind__in=rollups.ROLLED_UP)
-            .values_list("site_id", "page_view_id")
-            .distinct()
+            events.filter(kind__in=fold.ROLLED_UP).values_list("site_id", "page_view_id").distinct()
         )
         deleted, _ = events.delete()
-        rollups.recompute_page_views(touched)
+        fold.recompute_page_views(touched)
         audit.record("gdpr delete", "rum.event", sessions=len(sessions), events=deleted)
     return deleted

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from rum import partitions, rollups
+from rum import fold, partitions
 from rum.models import Event, Site
 
 CHUNK = 10_000
@@ -27,7 +27,7 @@ CHUNK = 10_000
 def purge(now: datetime | None = None) -> dict[str, int]:
     """Apply the RUM retention settings; return what each step removed."""
     now = now or timezone.now()
-    return {**purge_events(now), **rollups.purge_expired(now)}
+    return {**purge_events(now), **fold.purge_expired(now)}
 
 
 def purge_events(now: datetime) -> dict[str, int]:

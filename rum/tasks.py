@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from rum import ingest, partitions, retention, rollups
+from rum import fold, ingest, partitions, retention
 
 
 @shared_task(name="rum.drain_events", ignore_result=True, bind=True)
@@ -17,7 +17,7 @@ def drain_events(self):
 @shared_task(name="rum.rollup", ignore_result=True)
 def rollup():
     """Fold the events inserted since the last run into the hourly rollups."""
-    return rollups.roll_up()
+    return fold.roll_up()
 
 
 @shared_task(name="rum.purge", ignore_result=True)

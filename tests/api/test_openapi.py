@@ -30,7 +30,7 @@ from monitoring.models import SystemSample
 from monitoring.recorder import REQUEST
 from monitoring.recorder import recorder as the_recorder
 from rum import demo as rum_demo
-from rum import ingest, rollups
+from rum import fold, ingest
 from rum.models import Site
 from tests.dataquality.helpers import balance_sheet, load_csv
 from tests.monitoring.conftest import flush_and_fold
@@ -98,7 +98,7 @@ def seeded(db, settings):
     site = Site.objects.create(name="Shop", public_key="shop-key", allowed_origins=ORIGIN)
     hour = (now - timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
     ingest.insert_rows(rum_demo.hour_rows(site.id, hour, now))
-    rollups.roll_up()
+    fold.roll_up()
     load_csv(balance_sheet("Acme") + balance_sheet("Globex", liabilities=(900,)).split("\n", 1)[1])
     start_scan(Scan.Scope.ALL, requested_by="test")
     rule = Rule.objects.create(

@@ -82,13 +82,13 @@ def compare(route: str) -> None:
     import numpy as np
 
     from lib import sketch
-    from monitoring import fold, rollups
+    from monitoring import fold, rollup_reads
     from monitoring.recorder import REQUEST
     from tests.monitoring.recording_driver import lognormal_latencies
 
     fold.fold(now=time.time() + 180)
     now = datetime.now(UTC)
-    series = rollups.load(
+    series = rollup_reads.load(
         {REQUEST}, now - timedelta(hours=2), now + timedelta(minutes=5), name=route
     )
     value = series[(REQUEST, route, "GET", "2xx")]

@@ -84,7 +84,7 @@ def main():
     from django.test.utils import setup_test_environment, teardown_test_environment
     from django.utils import timezone
 
-    from rum import ingest, rollups
+    from rum import fold, ingest
     from rum.models import Event, Rollup, Site
     from tests.bench.report import bench
 
@@ -102,7 +102,7 @@ def main():
         for site_id, minutes in sites.values():
             for minute in range(minutes):
                 ingest._insert(minute_rows(site_id, start, minute, rng))
-            rollups.drain_inbox()
+            fold.drain_inbox()
         print(
             f"# {connection.vendor}; seeded {Event.objects.count():,} events in "
             f"{time.perf_counter() - started:.0f} s",
@@ -114,7 +114,7 @@ def main():
                 rows = minute_rows(site_id, start, minutes + round_number, rng)
                 ingest._insert(rows)
                 tick = time.perf_counter()
-                folded = rollups.roll_up()
+                folded = fold.roll_up()
                 times[label].append(time.perf_counter() - tick)
                 assert folded == len(rows), (folded, len(rows))
         for label, (site_id, _) in sites.items():

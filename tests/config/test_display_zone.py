@@ -87,14 +87,14 @@ def _monitoring(at):
 
 
 def _rum(at, now):
-    from rum import demo, ingest, rollups
+    from rum import demo, fold, ingest
     from rum.models import Site
 
     site = Site.objects.create(name="Shop", public_key="tz-key")
     rows = demo.hour_rows(site.id, at.replace(minute=0), now)[:6]
     rows.append(demo._error(rows[0], "tz:err", "TypeError: x is undefined", "/app.js", 3, "/"))
     ingest.insert_rows([{**row, "received_at": at} for row in rows])
-    rollups.roll_up()
+    fold.roll_up()
     return {"site": site.pk, "page": rows[0]["page"]}
 
 

@@ -186,7 +186,7 @@ def test_a_worker_killed_mid_fold_neither_loses_nor_double_counts(recorder, scri
 def test_a_claimed_minute_stays_visible_until_it_is_folded(recorder):
     from datetime import UTC, datetime, timedelta
 
-    from monitoring import rollups
+    from monitoring import rollup_reads
 
     record(recorder, "/a/", 3)
     recorder.flush()
@@ -198,9 +198,9 @@ def test_a_claimed_minute_stays_visible_until_it_is_folded(recorder):
     client.sadd(live_redis.key("pending"), processing)
     now = datetime.now(UTC)
     window = (now - timedelta(hours=1), now + timedelta(minutes=1))
-    assert rollups.load({REQUEST}, *window)[(REQUEST, "/a/", "GET", "2xx")].count == 3
+    assert rollup_reads.load({REQUEST}, *window)[(REQUEST, "/a/", "GET", "2xx")].count == 3
     fold.fold(now=later())
-    assert rollups.load({REQUEST}, *window)[(REQUEST, "/a/", "GET", "2xx")].count == 3
+    assert rollup_reads.load({REQUEST}, *window)[(REQUEST, "/a/", "GET", "2xx")].count == 3
 
 
 EMBEDDED_RECORD = """

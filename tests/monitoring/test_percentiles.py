@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lib import sketch
-from monitoring import rollups
+from monitoring import rollup_reads
 from monitoring.recorder import REQUEST
 from tests.monitoring.conftest import flush_and_fold
 from tests.monitoring.recording_driver import ROUTE, lognormal_latencies
@@ -30,7 +30,7 @@ def test_two_processes_add_up_exactly_and_percentiles_match_numpy():
         assert result.returncode == 0, result.stderr
     flush_and_fold(now=time.time() + 180)
     now = datetime.now(UTC)
-    series = rollups.load({REQUEST}, now - timedelta(hours=1), now + timedelta(minutes=5))
+    series = rollup_reads.load({REQUEST}, now - timedelta(hours=1), now + timedelta(minutes=5))
     value = series[(REQUEST, ROUTE, "GET", "2xx")]
     exact = np.concatenate([lognormal_latencies(n, seed=1), lognormal_latencies(n, seed=2)])
     assert value.count == 2 * n

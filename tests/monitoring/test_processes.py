@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from monitoring import rollups
+from monitoring import rollup_reads
 from monitoring.recorder import REQUEST, TASK
 from tests.monitoring.conftest import database_url_for_subprocess, flush_and_fold
 from tests.support import (
@@ -95,10 +95,12 @@ def test_a_celery_worker_records_its_tasks(tmp_path):
         def recorded():
             flush_and_fold(now=time.time() + 180)
             now = datetime.now(UTC)
-            found = rollups.load({TASK}, now - timedelta(hours=1), now + timedelta(minutes=5))
+            found = rollup_reads.load({TASK}, now - timedelta(hours=1), now + timedelta(minutes=5))
             value = found.get((TASK, "core.heartbeat", "", ""))
             return value is not None and value.count == 3 and value
 
         value = wait_until(recorded, timeout=30, interval=1, message=log.read_text()[-2000:])
     assert value.errors == 0 and value.queries >= 3
-    assert not rollups.load({REQUEST}, datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC))
+    assert not rollup_reads.load(
+        {REQUEST}, datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC)
+    )

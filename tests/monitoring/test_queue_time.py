@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitoring import rollups
+from monitoring import rollup_reads
 from monitoring.middleware import queue_seconds
 from tests.monitoring.conftest import flush_and_fold
 
@@ -59,7 +59,7 @@ def test_hostile_or_implausible_values_give_no_queue_time(header):
 
 def _load(kind):
     now = datetime.now(UTC)
-    return rollups.load({kind}, now - timedelta(hours=1), now + timedelta(minutes=5))
+    return rollup_reads.load({kind}, now - timedelta(hours=1), now + timedelta(minutes=5))
 
 
 @pytest.mark.django_db

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitoring import rollups, stats
+from monitoring import rollup_reads, stats
 from monitoring.models import ALL, MINUTE, Rollup
 from tests.monitoring.conftest import flush_and_fold
 
@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.monitoring.urls")]
 
 def load_requests(**filters):
     now = datetime.now(UTC)
-    return rollups.load(
+    return rollup_reads.load(
         {"request"}, now - timedelta(hours=1), now + timedelta(minutes=5), **filters
     )
 

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from lib import sketch
-from monitoring import retention, rollups
+from monitoring import retention, rollup_reads
 from monitoring.models import HOUR, MINUTE, RequestSample, Rollup, SystemSample
 from monitoring.recorder import REQUEST
 from tests.monitoring.conftest import flush_and_fold
@@ -53,13 +53,13 @@ def test_minute_rollups_are_downsampled_to_hours_after_a_week(recorder, settings
     flush_and_fold()
     start = datetime.fromtimestamp(eight_days_ago, UTC) - timedelta(hours=2)
     end = datetime.now(UTC)
-    before = rollups.load({REQUEST}, start, end)[(REQUEST, "/old/", "GET", "2xx")]
+    before = rollup_reads.load({REQUEST}, start, end)[(REQUEST, "/old/", "GET", "2xx")]
 
     assert retention.purge()["minute rollups"] >= 3
     assert not Rollup.objects.filter(resolution=MINUTE, name="/old/").exists()
     assert Rollup.objects.filter(resolution=MINUTE, name="/new/").exists()
     assert Rollup.objects.filter(resolution=HOUR, name="/old/").exists()
-    after = rollups.load({REQUEST}, start, end)[(REQUEST, "/old/", "GET", "2xx")]
+    after = rollup_reads.load({REQUEST}, start, end)[(REQUEST, "/old/", "GET", "2xx")]
     assert after.count == before.count == 30
     assert after.buckets == before.buckets
     for q in (0.5, 0.95):

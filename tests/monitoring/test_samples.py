@@ -2,7 +2,7 @@
 
 import pytest
 
-from monitoring import rollups
+from monitoring import rollup_reads
 from monitoring.models import MINUTE, QueryFingerprint, RequestSample, Rollup
 from monitoring.recorder import SAMPLES_PER_ROUTE_MINUTE
 from tests.monitoring.conftest import flush_and_fold
@@ -81,6 +81,6 @@ def test_statements_are_counted_per_fingerprint(client, backend):
     from datetime import UTC, datetime, timedelta
 
     now = datetime.now(UTC)
-    series = rollups.load({"query"}, now - timedelta(hours=1), now + timedelta(minutes=5))
+    series = rollup_reads.load({"query"}, now - timedelta(hours=1), now + timedelta(minutes=5))
     value = series[("query", fingerprint.fingerprint, "", "")]
     assert value.count == 3 and value.sum_ms > 0

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lib import sketch
-from monitoring import fold, rollups, series, storage, windows
+from monitoring import alert_rollup_windows, fold, rollup_reads, series, storage
 from monitoring.live_store import live_store
 from monitoring.models import MINUTE, LiveAggregate, Rollup
 from monitoring.series import COUNTER, FIGURES, HISTOGRAM, PEAK, REQUEST, Series
@@ -121,11 +121,13 @@ def test_every_figure_goes_through_the_live_store_the_fold_and_the_readers(recor
     assert_same(figures(row), expected)
 
     start = datetime.fromtimestamp(minute, UTC)
-    loaded = rollups.load({REQUEST}, start, start + timedelta(minutes=1))[series_key]
+    loaded = rollup_reads.load({REQUEST}, start, start + timedelta(minutes=1))[series_key]
     assert_same(figures(loaded), expected)
 
     oldest = minute - 3600
-    rows = windows.read({REQUEST}, windows.spans(minute, minute + 60, oldest), oldest)
+    rows = alert_rollup_windows.read(
+        {REQUEST}, alert_rollup_windows.spans(minute, minute + 60, oldest), oldest
+    )
     chosen = rows.select({1: "/figures/"})
     (sums,) = rows.sums(chosen, np.zeros(len(chosen), dtype=int), 1, minute, minute + 60)
     for name in series.SCALARS:

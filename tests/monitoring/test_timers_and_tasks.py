@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from celery import shared_task
 
-from monitoring import monitor, rollups
+from monitoring import monitor, rollup_reads
 from tests.monitoring.conftest import flush_and_fold
 
 pytestmark = pytest.mark.django_db
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def load(kind):
     now = datetime.now(UTC)
-    return rollups.load({kind}, now - timedelta(hours=1), now + timedelta(minutes=5))
+    return rollup_reads.load({kind}, now - timedelta(hours=1), now + timedelta(minutes=5))
 
 
 def test_a_timer_records_each_block(backend):

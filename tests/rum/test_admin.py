@@ -2,7 +2,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from rum import rollups
+from rum import fold
 from rum.admin import EstimatedCountPaginator
 from rum.models import Event, Rollup, Site
 from tests.rum.conftest import beacon, post
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 def test_the_gdpr_action_deletes_every_event_of_the_selected_sessions(admin_client, client, site):
     post(client, beacon(session="visitor1"))
     post(client, beacon(session="visitor2"))
-    rollups.roll_up()
+    fold.roll_up()
     one = Event.objects.filter(session_id="visitor1").first()
     response = admin_client.post(
         "/admin/rum/event/",
@@ -22,7 +22,7 @@ def test_the_gdpr_action_deletes_every_event_of_the_selected_sessions(admin_clie
     )
     assert "Deleted 6 events of 1 session(s)." in response.content.decode()
     assert set(Event.objects.values_list("session_id", flat=True)) == {"visitor2"}
-    rollups.roll_up()
+    fold.roll_up()
     assert Rollup.objects.get(metric="PV").count == 1
 
 

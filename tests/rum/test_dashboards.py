@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from config.timerange import parse_time_range
 from lib import sketch
-from rum import rollups
+from rum import fold
 from rum.dashboards import overview_card
 from rum.models import Site
 from tests.rum.conftest import SAFARI_IPHONE, beacon, post, vital
@@ -33,7 +33,7 @@ def data(client, site):
     for _ in range(5):
         post(client, page_view(900.0, url="https://shop.example.com/"))
     post(client, page_view(6000.0, inp=900.0), ua=SAFARI_IPHONE)
-    rollups.roll_up()
+    fold.roll_up()
     return site
 
 
@@ -103,7 +103,7 @@ def test_a_page_this_site_serves_links_to_its_server_route(rum_staff, db):
     browser = Client()
     body = beacon([vital("TTFB", 300.0)], key="self-key", url="http://testserver/rum/demo/")
     post(browser, body, origin="http://testserver")
-    rollups.roll_up()
+    fold.roll_up()
     site = Site.objects.get(name="Self")
     response = rum_staff.get(dashboard("web-vitals-page") + f"?site={site.id}&page=/rum/demo/")
     expected = dashboard("performance-route") + "?route=" + quote("/rum/demo/", safe="")

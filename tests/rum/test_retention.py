@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from rum import partitions, retention, rollups
+from rum import fold, partitions, retention
 from rum.models import Event, Rollup, Site
 from tests.rum.conftest import beacon, post
 from tests.rum.test_partitions import copies
@@ -62,7 +62,7 @@ def test_rollups_past_retention_go_too(client, site, settings):
     old = timezone.now() - timedelta(days=100)
     Rollup.objects.create(site=site, hour=old, page="/", metric="PV", device="desktop", count=1)
     post(client, beacon())
-    rollups.roll_up()
+    fold.roll_up()
 
     assert retention.purge()["rollups"] == 1
     assert Rollup.objects.filter(metric="PV").get().count == 1

@@ -3,7 +3,7 @@
 An evaluation tick asks dozens of questions whose windows all end at the same
 minute (p95 over 5 minutes on one route, throughput over a day on all...).
 `read` fetches, in one query, only the rows those windows are tiled with
-(`rollups.cover`: day rows for whole days, hour rows for whole hours, minute
+(`rollup_reads.cover`: day rows for whole days, hour rows for whole hours, minute
 rows for the ragged ends) plus the live, unfolded minutes, into arrays per
 resolution. `Rows.sums` then answers a window ending at any minute the rows
 cover, per group of series: counters from prefix sums over time, peaks from a
@@ -19,9 +19,9 @@ import numpy as np
 from django.db.models import Q
 
 from lib import sketch
-from monitoring import rollups
+from monitoring import rollup_reads
+from monitoring.alert_sample_windows import merge_spans
 from monitoring.models import Rollup
-from monitoring.sample_windows import merge_spans
 from monitoring.series import COUNTERS, HISTOGRAMS, PEAKS, SCALARS
 
 # The live minutes, summed over the whole window like a resolution of their own.
@@ -32,7 +32,7 @@ Span = tuple[int, int, int]
 
 def spans(start: int, end: int, oldest_minute: int) -> list[Span]:
     """What a window is summed from: the coarsest rows tiling it, and the live minutes."""
-    segments = rollups.cover(start, end, oldest_minute)
+    segments = rollup_reads.cover(start, end, oldest_minute)
     if not segments:
         return []
     return [*segments, (LIVE, segments[0][1], end)]
@@ -49,7 +49,7 @@ def read(
 ) -> Rows:
     """The rows of these spans in one query (overlapping spans read once), and the live minutes.
 
-    `name` and `totals` narrow the series as in `rollups.load`; `histograms`
+    `name` and `totals` narrow the series as in `rollup_reads.load`; `histograms`
     names the histogram columns to read ("buckets", "db_buckets"): none for
     counts and averages.
     """
@@ -64,16 +64,18 @@ def read(
     rows: list[tuple] = []
     if where:
         stored_columns = [column for column in HISTOGRAMS if column in histograms]
-        found = Rollup.objects.filter(where & rollups.series_filters(name, None, totals))
+        found = Rollup.objects.filter(where & rollup_reads.series_filters(name, None, totals))
         fields = ["resolution", "epoch", "kind", "name", "method", "status_class"]
         fields += [*SCALARS, *stored_columns]
-        for row in found.annotate(epoch=rollups.Epoch("time")).values_list(*fields):
+        for row in found.annotate(epoch=rollup_reads.Epoch("time")).values_list(*fields):
             stored = dict(zip(stored_columns, row[first_histogram:], strict=True))
             rows.append(row[:first_histogram] + tuple(stored.get(h) for h in HISTOGRAMS))
     live = [(a, b) for resolution, a, b in merged if resolution == LIVE]
     if live:
         start, end = min(a for a, _ in live), max(b for _, b in live)
-        for (minute, *key), value in rollups.live(kinds, start, end, name, None, totals).items():
+        for (minute, *key), value in rollup_reads.live(
+            kinds, start, end, name, None, totals
+        ).items():
             hists = tuple(
                 sketch.encode(getattr(value, h)) if h in histograms else None for h in HISTOGRAMS
             )

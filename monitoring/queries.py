@@ -14,7 +14,7 @@ from django.db.models import Avg, Count, Max
 from django.db.models.functions import TruncDay, TruncHour, TruncMinute
 
 from lib import sketch
-from monitoring import rollups, stats
+from monitoring import rollup_reads, stats
 from monitoring.models import QueryFingerprint, RequestSample, SystemSample
 from monitoring.series import QUERY, QUEUE, REQUEST, TASK, TIMER, Series
 
@@ -33,7 +33,7 @@ def minutes_between(start: datetime, end: datetime) -> float:
 # --- requests ---------------------------------------------------------------------------
 def overview(start: datetime, end: datetime) -> dict:
     """All routes over the window: requests, rate, percentiles, errors, DB time."""
-    found = rollups.load({REQUEST}, start, end, totals=True)
+    found = rollup_reads.load({REQUEST}, start, end, totals=True)
     total = stats.combine(found.values())
     summary = stats.summarize(total)
     summary["throughput"] = total.count / minutes_between(start, end)
@@ -42,7 +42,7 @@ def overview(start: datetime, end: datetime) -> dict:
 
 def queue_time(start: datetime, end: datetime) -> dict:
     """Time requests waited before a worker took them, where a proxy said (X-Request-Start)."""
-    return stats.summarize(stats.combine(rollups.load({QUEUE}, start, end).values()))
+    return stats.summarize(stats.combine(rollup_reads.load({QUEUE}, start, end).values()))
 
 
 def timeline(
@@ -54,9 +54,9 @@ def timeline(
 ) -> pd.DataFrame:
     """One row per step: requests, rate, p50/p95/p99, error rate, DB avg/p95 (ms)."""
     if route is None:
-        steps = rollups.load_steps({REQUEST}, start, end, step, totals=True)
+        steps = rollup_reads.load_steps({REQUEST}, start, end, step, totals=True)
     else:
-        steps = rollups.load_steps({REQUEST}, start, end, step, name=route, method=method)
+        steps = rollup_reads.load_steps({REQUEST}, start, end, step, name=route, method=method)
     rows = []
     for moment, series in steps.items():
         value = stats.combine(series.values())
@@ -82,7 +82,7 @@ def timeline(
 
 def endpoints(start: datetime, end: datetime, route: str | None = None) -> list[dict]:
     """Per route and method: the figures of the endpoints table, busiest first."""
-    found = rollups.load({REQUEST}, start, end, name=route, db_histograms=False)
+    found = rollup_reads.load({REQUEST}, start, end, name=route, db_histograms=False)
     grouped: dict[tuple[str, str], Series] = defaultdict(Series)
     client_errors: dict[tuple[str, str], int] = defaultdict(int)
     for (_, name, method, status), value in found.items():
@@ -104,13 +104,13 @@ def endpoints(start: datetime, end: datetime, route: str | None = None) -> list[
 
 def route_summary(start, end, route: str, method: str | None = None) -> dict:
     """One route (all its methods unless one is given), summed."""
-    found = rollups.load({REQUEST}, start, end, name=route, method=method)
+    found = rollup_reads.load({REQUEST}, start, end, name=route, method=method)
     total = stats.combine(found.values())
     return {**stats.summarize(total), "throughput": total.count / minutes_between(start, end)}
 
 
 def status_breakdown(start, end, route: str, method: str | None = None) -> list[dict]:
-    found = rollups.load({REQUEST}, start, end, name=route, method=method)
+    found = rollup_reads.load({REQUEST}, start, end, name=route, method=method)
     rows = []
     for (_, _, series_method, status), value in sorted(found.items()):
         rows.append({"method": series_method, "status_class": status, **stats.summarize(value)})
@@ -119,7 +119,7 @@ def status_breakdown(start, end, route: str, method: str | None = None) -> list[
 
 def route_histogram(start, end, route: str, method: str | None = None) -> pd.DataFrame:
     """Latency distribution of a route: representative value (ms) and count per bucket."""
-    found = rollups.load({REQUEST}, start, end, name=route, method=method)
+    found = rollup_reads.load({REQUEST}, start, end, name=route, method=method)
     merged = sketch.merge(v.buckets for v in found.values())
     rows = [
         {"ms": sketch.bucket_value(index), "count": count}
@@ -131,7 +131,7 @@ def route_histogram(start, end, route: str, method: str | None = None) -> pd.Dat
 # --- statements, timers, tasks ----------------------------------------------------------
 def statements(start: datetime, end: datetime, limit: int = 25) -> list[dict]:
     """Normalised SQL statements by total time, with calls, average and p95."""
-    found = rollups.load({QUERY}, start, end, db_histograms=False)
+    found = rollup_reads.load({QUERY}, start, end, db_histograms=False)
     ranked = sorted(found.items(), key=lambda item: -item[1].sum_ms)[:limit]
     texts = dict(
         QueryFingerprint.objects.filter(fingerprint__in=[k[1] for k, _ in ranked]).values_list(
@@ -155,7 +155,7 @@ def statements(start: datetime, end: datetime, limit: int = 25) -> list[dict]:
 
 
 def statement_summary(start, end, fingerprint: str) -> dict | None:
-    found = rollups.load({QUERY}, start, end, name=fingerprint)
+    found = rollup_reads.load({QUERY}, start, end, name=fingerprint)
     value = stats.combine(found.values())
     if not value.count:
         return None
@@ -172,7 +172,9 @@ def statement_summary(start, end, fingerprint: str) -> dict | None:
 def statement_timeline(time_range, fingerprint: str) -> pd.DataFrame:
     """Calls and time per chart step of one statement."""
     step = time_range.step_seconds
-    steps = rollups.load_steps({QUERY}, time_range.start, time_range.end, step, name=fingerprint)
+    steps = rollup_reads.load_steps(
+        {QUERY}, time_range.start, time_range.end, step, name=fingerprint
+    )
     rows = []
     for moment, series in steps.items():
         value = stats.combine(series.values())
@@ -190,7 +192,7 @@ def statement_timeline(time_range, fingerprint: str) -> pd.DataFrame:
 
 def code_paths(start: datetime, end: datetime) -> list[dict]:
     """Custom timers and Celery tasks: runs, failures, average, p95, max."""
-    found = rollups.load({TIMER, TASK}, start, end, db_histograms=False)
+    found = rollup_reads.load({TIMER, TASK}, start, end, db_histograms=False)
     rows = []
     for (kind, name, _, _), value in found.items():
         summary = stats.summarize(value)

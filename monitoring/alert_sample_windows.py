@@ -21,7 +21,7 @@ from django.db.models.functions import Trunc
 
 from lib.labels import Labels
 from monitoring.models import HOUR, SystemSample
-from monitoring.rollups import Epoch
+from monitoring.rollup_reads import Epoch
 
 # (start, end) in epoch seconds, end excluded.
 Span = tuple[float, float]

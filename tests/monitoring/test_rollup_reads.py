@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lib import sketch
-from monitoring import rollups
+from monitoring import rollup_reads
 from monitoring.models import DAY, HOUR, MINUTE
 from monitoring.recorder import REQUEST
 from tests.monitoring.conftest import flush_and_fold
@@ -31,7 +31,7 @@ def check_tiling(segments, start, end):
 @given(moments, moments)
 def test_a_closed_window_is_tiled_exactly(a, b):
     start, end = sorted((a // 60 * 60, b // 60 * 60))
-    segments = rollups.cover(start, end, oldest_minute=0)
+    segments = rollup_reads.cover(start, end, oldest_minute=0)
     assert check_tiling(segments, start, end) == end or start == end
     assert sum(1 for r, _, _ in segments if r == MINUTE) <= 2
 
@@ -39,7 +39,7 @@ def test_a_closed_window_is_tiled_exactly(a, b):
 @given(moments, moments)
 def test_an_open_window_reads_the_current_hour_and_day_rows(a, b):
     start, end = min(a, b) // 60 * 60, max(a, b) + 30
-    segments = rollups.cover(start, end, oldest_minute=0, open_end=True)
+    segments = rollup_reads.cover(start, end, oldest_minute=0, open_end=True)
     last = check_tiling(segments, start, end)
     assert last >= end
     resolution = segments[-1][0]
@@ -50,7 +50,7 @@ def test_an_open_window_reads_the_current_hour_and_day_rows(a, b):
 @given(moments)
 def test_a_window_older_than_the_minute_rows_starts_on_the_hour(a):
     oldest = T0 + 20 * DAY
-    segments = rollups.cover(a, T0 + 30 * DAY, oldest_minute=oldest)
+    segments = rollup_reads.cover(a, T0 + 30 * DAY, oldest_minute=oldest)
     if a < oldest:
         assert segments[0][1] == a // HOUR * HOUR
 
@@ -72,7 +72,7 @@ def test_loads_add_up_to_what_was_recorded(recorder, backend):
     for hours in (1, 5, 24, 30, 72):
         start = datetime.fromtimestamp(now - hours * 3600, UTC)
         end = datetime.fromtimestamp(now + 1, UTC)
-        value = rollups.load({REQUEST}, start, end)[(REQUEST, "/a/", "GET", "2xx")]
+        value = rollup_reads.load({REQUEST}, start, end)[(REQUEST, "/a/", "GET", "2xx")]
         first_minute = (now - hours * 3600) // 60 * 60
         expected = [lat for at, lat in recorded if at // 60 * 60 >= first_minute]
         assert value.count == len(expected), hours
@@ -84,6 +84,6 @@ def test_loads_add_up_to_what_was_recorded(recorder, backend):
     # A closed window in the past, ending mid-hour.
     start = datetime.fromtimestamp(now - 50 * 3600, UTC)
     end = start + timedelta(hours=20, minutes=17)
-    value = rollups.load({REQUEST}, start, end)[(REQUEST, "/a/", "GET", "2xx")]
+    value = rollup_reads.load({REQUEST}, start, end)[(REQUEST, "/a/", "GET", "2xx")]
     low, high = start.timestamp() // 60 * 60, end.timestamp()
     assert value.count == sum(1 for at, _ in recorded if low <= at // 60 * 60 < high)

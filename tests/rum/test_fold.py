@@ -9,7 +9,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from lib import sketch
-from rum import ingest, rollups, vitals
+from rum import fold, ingest, vitals
 from rum.models import Event, HourPage, PageView, Rollup, RollupInbox, Site
 from rum.privacy import forget_sessions
 from tests.rum.conftest import SAFARI_IPHONE, beacon, post, vital
@@ -37,7 +37,7 @@ def test_an_hour_rolls_up_page_views_vitals_and_the_cwv_verdict(client, site):
     for lcp in (1000.0, 2000.0, 3000.0, 5000.0):
         post(client, view(lcp))
     post(client, view(1500.0, inp=600.0), ua=SAFARI_IPHONE)
-    assert rollups.roll_up() == 5 * 5
+    assert fold.roll_up() == 5 * 5
 
     lcp = rollup("LCP")
     assert (lcp.count, lcp.good, lcp.needs_improvement, lcp.poor) == (4, 2, 1, 1)
@@ -56,7 +56,7 @@ def test_an_hour_rolls_up_page_views_vitals_and_the_cwv_verdict(client, site):
 def test_rebuilding_an_hour_from_its_page_views_gives_the_same_rollups(client, site):
     post(client, view(1000.0))
     post(client, view(3000.0), ua=SAFARI_IPHONE)
-    rollups.roll_up()
+    fold.roll_up()
 
     def stored():
         rows = Rollup.objects.values_list("hour", "page", "metric", "device", "count", "histogram")
@@ -64,8 +64,8 @@ def test_rebuilding_an_hour_from_its_page_views_gives_the_same_rollups(client, s
 
     first = stored()
     hour = Rollup.objects.first().hour
-    rollups.rebuild_hour(site.id, hour)
-    rollups.rebuild_hour(site.id, hour)
+    fold.rebuild_hour(site.id, hour)
+    fold.rebuild_hour(site.id, hour)
     assert stored() == first
 
 
@@ -73,17 +73,17 @@ def test_a_vital_reported_twice_in_one_page_view_counts_once_with_its_final_valu
     body = beacon([vital("CLS", 0.05, delta=0.05)], page_view="pv1")
     post(client, body)
     post(client, {**body, "events": [vital("CLS", 0.3, delta=0.25)]})
-    rollups.roll_up()
+    fold.roll_up()
     cls = rollup("CLS")
     assert (cls.count, cls.poor) == (1, 1)
 
 
 def test_late_events_are_rolled_up_into_their_page_views_hour(client, site):
     post(client, view(1000.0, page_view="pv1"))
-    rollups.roll_up()
+    fold.roll_up()
     post(client, beacon([vital("FCP", 700.0)], page_view="pv1"))
     assert RollupInbox.objects.exists()
-    assert rollups.roll_up() == 1
+    assert fold.roll_up() == 1
     assert rollup("FCP").count == 1
     assert rollup("PV").count == 1
 
@@ -91,11 +91,11 @@ def test_late_events_are_rolled_up_into_their_page_views_hour(client, site):
 def test_forgetting_a_session_deletes_its_events_and_rollups(client, site):
     post(client, view(1000.0, session="visitor1"))
     post(client, view(5000.0, session="visitor2"))
-    rollups.roll_up()
+    fold.roll_up()
     assert rollup("PV").count == 2
 
     assert forget_sessions(["visitor2"]) == 5
-    rollups.roll_up()
+    fold.roll_up()
     assert not Event.objects.filter(session_id="visitor2").exists()
     assert rollup("PV").count == 1
     assert rollup("LCP").poor == 0
@@ -107,11 +107,11 @@ def test_pages_past_the_hours_limit_share_one_other_pages_row(client, site, sett
     for n in range(30):
         for _ in range(3 if n >= 27 else 1):  # the busiest come last: they are not kept
             post(client, view(1000.0 + n) | {"url": f"https://shop.example.com/page-{n}"})
-        rollups.roll_up()
+        fold.roll_up()
     pages = set(Rollup.objects.values_list("page", flat=True))
-    assert pages == {"/page-0", "/page-1", "/page-2", rollups.OTHER_PAGES}
-    assert Rollup.objects.get(page=rollups.OTHER_PAGES, metric="PV").count == 24 + 9
-    assert Rollup.objects.get(page=rollups.OTHER_PAGES, metric="LCP").count == 33
+    assert pages == {"/page-0", "/page-1", "/page-2", fold.OTHER_PAGES}
+    assert Rollup.objects.get(page=fold.OTHER_PAGES, metric="PV").count == 24 + 9
+    assert Rollup.objects.get(page=fold.OTHER_PAGES, metric="LCP").count == 33
 
 
 def test_a_page_seen_earlier_in_the_hour_later_takes_its_place_among_the_kept(site, settings):
@@ -120,7 +120,7 @@ def test_a_page_seen_earlier_in_the_hour_later_takes_its_place_among_the_kept(si
     late = [row(f"v{n}", "pageview", at=hour + timedelta(minutes=10 + n), page=f"/p{n}")
             for n in range(3)]  # fmt: skip
     ingest.insert_rows(late)
-    rollups.roll_up()
+    fold.roll_up()
     assert kept_pages() == {"/p0", "/p1"}
     # A beacon that reached the database late, of a page view that began before all these.
     ingest.insert_rows(
@@ -129,9 +129,9 @@ def test_a_page_seen_earlier_in_the_hour_later_takes_its_place_among_the_kept(si
             row("v9", "vital", "LCP", 5000.0, at=hour + timedelta(minutes=2)),
         ]
     )
-    rollups.roll_up()
+    fold.roll_up()
     assert kept_pages() == {"/p9", "/p0"}
-    assert Rollup.objects.get(page=rollups.OTHER_PAGES, metric="PV").count == 2  # /p1, /p2
+    assert Rollup.objects.get(page=fold.OTHER_PAGES, metric="PV").count == 2  # /p1, /p2
     assert Rollup.objects.get(page="/p9", metric="LCP").poor == 1
     assert_rollups_match_the_raw_events(2)
 
@@ -143,7 +143,7 @@ def test_reinserting_a_batch_counts_it_once(site):
     ingest.insert_rows(rows)  # taken over from a worker that died after its insert
     ingest.insert_rows([*rows, row("v1", "vital", "INP", 80.0, at=moment)])
     assert sum(len(eval_items(r)) for r in RollupInbox.objects.all()) == 3
-    assert rollups.roll_up() == 3
+    assert fold.roll_up() == 3
     assert Rollup.objects.get(metric="PV").count == 1
     assert Rollup.objects.get(metric="LCP").count == 1
     assert_rollups_match_the_raw_events(500)
@@ -163,10 +163,10 @@ def test_page_views_and_the_inbox_go_with_retention(site):
     site.save()
     old = timezone.now() - timedelta(days=8)
     ingest.insert_rows([row("old", "pageview", at=old), row("new", "pageview")])
-    rollups.roll_up()
+    fold.roll_up()
     ingest.insert_rows([row("old", "vital", "LCP", 900.0, at=old + timedelta(seconds=1))])
     RollupInbox.objects.update(created=old)  # as if no rollup had run since
-    rollups.purge_expired(timezone.now())
+    fold.purge_expired(timezone.now())
     assert list(PageView.objects.values_list("page_view_id", flat=True)) == ["new"]
     assert HourPage.objects.count() == 1
     assert not RollupInbox.objects.exists()
@@ -210,8 +210,8 @@ def test_rollups_equal_a_recount_from_the_raw_events_whatever_the_order(site, se
         if rng.random() < 0.3:
             ingest.insert_rows(batch)  # again: its duplicates are skipped
         if number % 3 == 0:
-            rollups.roll_up()
-    rollups.roll_up()
+            fold.roll_up()
+    fold.roll_up()
     assert_rollups_match_the_raw_events(4)
 
     # Forgetting sessions takes their events out of the page views they were part of.
@@ -221,7 +221,7 @@ def test_rollups_equal_a_recount_from_the_raw_events_whatever_the_order(site, se
     # A repair from the page views gives the same rows.
     before = rollup_table()
     for site_id, hour in Rollup.objects.values_list("site_id", "hour").distinct():
-        rollups.rebuild_hour(site_id, hour)
+        fold.rebuild_hour(site_id, hour)
     assert rollup_table() == before
 
 
@@ -293,7 +293,7 @@ def recount(limit: int) -> dict:
         return table.setdefault(key, [0, 0, 0, 0, Counter()])
 
     for site_id, hour, _, page, device, values in views:
-        page = page if (site_id, hour, page) in kept else rollups.OTHER_PAGES
+        page = page if (site_id, hour, page) in kept else fold.OTHER_PAGES
         at(site_id, hour, page, "PV", device)[0] += 1
         core = [vitals.VITALS[n].rate(values[n]) for n in vitals.CORE if n in values]
         if core:
