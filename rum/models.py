@@ -80,7 +80,7 @@ class Event(models.Model):
     """One thing a browser reported: a page view, a vital, a JS error or a custom event.
 
     No raw IP and no query string are stored; `page` is the normalised path
-    (`/orders/:id`). `(site, event_key, received_at)` is unique: the idempotency key
+    (`/orders/:id`). `(event_key, site, received_at)` is unique: the idempotency key
     that makes re-inserting a batch harmless (a batch keeps the arrival time the
     endpoint gave it, however often it is inserted).
 
@@ -126,7 +126,7 @@ class Event(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["site", "event_key", "received_at"], name="rum_event_idempotency"
+                fields=["event_key", "site", "received_at"], name="rum_event_idempotency"
             )
         ]
         indexes = [

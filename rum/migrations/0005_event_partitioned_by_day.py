@@ -75,7 +75,8 @@ def partition(apps, schema_editor):
         " FROM rum_event"
     )
     run("DROP TABLE rum_event_unpartitioned")
-    _index(run, ["site_id", "event_key", "received_at"])
+    # The key first: a resent beacon is looked up by it (ingest._stored_twice).
+    _index(run, ["event_key", "site_id", "received_at"])
     # Rows arrive in time order: block ranges summarise them in a fraction of a B-tree.
     run("CREATE INDEX rum_event_received ON rum_event USING brin (received_at)")
 
@@ -129,7 +130,7 @@ class Migration(migrations.Migration):
             migrations.AddConstraint(
                 model_name="event",
                 constraint=models.UniqueConstraint(
-                    fields=("site", "event_key", "received_at"), name="rum_event_idempotency"
+                    fields=("event_key", "site", "received_at"), name="rum_event_idempotency"
                 ),
             )
         ),
