@@ -136,6 +136,14 @@ def test_a_page_seen_earlier_in_the_hour_later_takes_its_place_among_the_kept(si
     assert_rollups_match_the_raw_events(2)
 
 
+def test_an_unreadable_inbox_row_is_dropped_and_the_others_are_rolled_up(site):
+    RollupInbox.objects.create(site=site, created=timezone.now(), events="not json")
+    ingest.insert_rows([row("v1", "pageview"), row("v1", "vital", "LCP", 900.0)])
+    assert fold.roll_up() == 2
+    assert Rollup.objects.get(metric="PV").count == 1
+    assert not RollupInbox.objects.exists()
+
+
 def test_reinserting_a_batch_counts_it_once(site):
     moment = timezone.now() - timedelta(minutes=5)
     rows = [row("v1", "pageview", at=moment), row("v1", "vital", "LCP", 900.0, at=moment)]
